@@ -1,0 +1,89 @@
+"""Where data lives, quick mode, device choice and seeding.
+
+Environment variables:
+    CNN_COURSE_DATA   data root (default: the project's ``data/`` folder).
+    CNN_COURSE_QUICK  ``1`` for quick mode: small subsets and 1-2 epochs (CI and live demos).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def project_root() -> Path:
+    """The course's folder (the one holding ``pyproject.toml`` and ``notebooks/``).
+
+    Found from the package's own location (an editable or source checkout), else by walking
+    up from the current directory (so notebooks run from ``notebooks/`` find it too), else the
+    current directory.
+    """
+    package_parent = Path(__file__).resolve().parent.parent
+    candidates = [package_parent, *Path.cwd().resolve().parents]
+    candidates.insert(1, Path.cwd().resolve())
+    for folder in candidates:
+        if (folder / "pyproject.toml").is_file() and (folder / "cnn_course").is_dir():
+            return folder
+    return Path.cwd().resolve()
+
+
+def data_dir() -> Path:
+    """The data root: ``$CNN_COURSE_DATA`` if set, else ``<project>/data``; created on demand."""
+    env = os.environ.get("CNN_COURSE_DATA", "").strip()
+    path = Path(env).expanduser() if env else project_root() / "data"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def runs_dir() -> Path:
+    """Where ``cnn-course train`` writes its runs: ``<project>/runs``; created on demand."""
+    path = project_root() / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def quick_mode() -> bool:
+    """True when ``CNN_COURSE_QUICK=1``: small subsets and few epochs everywhere."""
+    return os.environ.get("CNN_COURSE_QUICK", "").strip().lower() in _TRUE
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """The device to train on: ``prefer`` if given (``"cpu"``, ``"cuda"``, ``"mps"``), else the
+    best available one (cuda, then mps, then cpu).
+
+    Raises:
+        ValueError: ``prefer`` names a device this machine does not have.
+    """
+    if prefer not in (None, "", "auto"):
+        available = {
+            "cpu": True,
+            "cuda": torch.cuda.is_available(),
+            "mps": torch.backends.mps.is_available(),
+        }
+        kind = str(prefer).split(":")[0]
+        if kind not in available:
+            raise ValueError(f"Unknown device {prefer!r}: use 'auto', 'cpu', 'cuda' or 'mps'.")
+        if not available[kind]:
+            raise ValueError(
+                f"Device {prefer!r} is not available on this machine: use 'auto' or 'cpu'.")
+        return torch.device(prefer)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, NumPy and PyTorch so that CPU runs repeat exactly."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)

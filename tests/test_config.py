@@ -1,0 +1,55 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from cnn_course import config
+
+
+def test_data_dir_from_environment_is_created(tmp_path, monkeypatch):
+    target = tmp_path / "somewhere" / "data"
+    monkeypatch.setenv("CNN_COURSE_DATA", str(target))
+    assert config.data_dir() == target
+    assert target.is_dir()
+
+
+def test_data_dir_defaults_to_project_data_also_from_notebooks(monkeypatch):
+    monkeypatch.delenv("CNN_COURSE_DATA", raising=False)
+    root = config.project_root()
+    assert (root / "pyproject.toml").is_file()
+    monkeypatch.chdir(root / "notebooks")
+    assert config.data_dir() == root / "data"
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("true", True), ("0", False),
+                                             ("", False)])
+def test_quick_mode(monkeypatch, value, expected):
+    monkeypatch.setenv("CNN_COURSE_QUICK", value)
+    assert config.quick_mode() is expected
+
+
+def test_get_device():
+    assert config.get_device("cpu") == torch.device("cpu")
+    assert config.get_device().type in {"cpu", "cuda", "mps"}
+    with pytest.raises(ValueError, match="Unknown device"):
+        config.get_device("tpu")
+
+
+def test_get_device_refuses_missing_cuda():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="not available"):
+        config.get_device("cuda")
+
+
+def test_seed_everything_repeats_python_numpy_torch():
+    def draw():
+        return random.random(), np.random.rand(), torch.rand(3)
+
+    config.seed_everything(7)
+    first = draw()
+    config.seed_everything(7)
+    second = draw()
+    assert first[:2] == second[:2]
+    assert torch.equal(first[2], second[2])
