@@ -48,6 +48,13 @@ def runs_dir() -> Path:
     return path
 
 
+def checkpoints_dir() -> Path:
+    """Where notebooks save trained models: ``<data_dir>/checkpoints``; created on demand."""
+    path = data_dir() / "checkpoints"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def quick_mode() -> bool:
     """True when ``CNN_COURSE_QUICK=1``: small subsets and few epochs everywhere."""
     return os.environ.get("CNN_COURSE_QUICK", "").strip().lower() in _TRUE
@@ -87,3 +94,16 @@ def seed_everything(seed: int = 0) -> None:
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
+
+
+def run_info() -> str:
+    """One line saying how this run is set up: mode, device, versions, date (for notebooks)."""
+    import platform
+    import time
+
+    from . import __version__
+
+    mode = "quick (CNN_COURSE_QUICK=1)" if quick_mode() else "full"
+    return (f"cnn_course {__version__} | mode: {mode} | device: {get_device()} "
+            f"({torch.get_num_threads()} threads) | torch {torch.__version__} | "
+            f"Python {platform.python_version()} | {time.strftime('%Y-%m-%d %H:%M')}")

@@ -69,6 +69,18 @@ class FashionCNN(nn.Module):
         x = self.pool(self.relu(self.conv2(self.relu(self.conv1(x)))))
         return self.pool(self.relu(self.conv4(self.relu(self.conv3(x)))))
 
+    def stages(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The feature maps after each stage, for pictures: conv1 ... pool2 (after ReLU)."""
+        _check_input(x, self.input_shape, "FashionCNN")
+        maps = {}
+        maps["conv1"] = x = self.relu(self.conv1(x))
+        maps["conv2"] = x = self.relu(self.conv2(x))
+        maps["pool1"] = x = self.pool(x)
+        maps["conv3"] = x = self.relu(self.conv3(x))
+        maps["conv4"] = x = self.relu(self.conv4(x))
+        maps["pool2"] = self.pool(x)
+        return maps
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.flatten(self.features(x), start_dim=1)
         return self.out(self.relu(self.fc1(x)))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from .training import History
 
@@ -67,6 +68,7 @@ def plot_history(history: History, title: str = "", axes=None):
         ax.plot(epochs, history[f"train_{metric}"], "o-", label="train")
         ax.plot(epochs, history[f"test_{metric}"], "s-", label="test")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(name)
         ax.set_title(f"{name} {title}".strip())
         ax.grid(alpha=0.3)
@@ -139,3 +141,44 @@ def plot_confusion_matrix(matrix: torch.Tensor, classes: Sequence[str], normaliz
     ax.figure.colorbar(im, ax=ax)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def plot_kernels(weight: torch.Tensor, ncols: int = 8, size: float = 1.0, title: str = ""):
+    """The 2D kernels of a convolution weight (out, in, k, k): one image per kernel of the first
+    input channel, with a diverging colour map centred on zero (red positive, blue negative).
+
+    Returns:
+        The matplotlib figure.
+    """
+    kernels = weight.detach().cpu()[:, 0]
+    limit = kernels.abs().max().item() or 1.0
+    n = len(kernels)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(kernels[i].numpy(), cmap="bwr", vmin=-limit, vmax=limit)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_feature_maps(maps: torch.Tensor, max_maps: int = 16, ncols: int = 8, size: float = 1.1,
+                      title: str = ""):
+    """The channels of one image's feature maps (C, H, W) or (1, C, H, W), each as an image.
+
+    Returns:
+        The matplotlib figure.
+    """
+    maps = maps.detach().cpu()
+    if maps.dim() == 4:
+        maps = maps[0]
+    maps = maps[:max_maps]
+    fig = show_images(list(maps), ncols=ncols, size=size, cmap="viridis",
+                      titles=[f"{i}" for i in range(len(maps))])
+    if title:
+        fig.suptitle(f"{title} {tuple(maps.shape[1:])}", y=1.02)
+    return fig
