@@ -73,7 +73,27 @@ def _download_fashion(args: argparse.Namespace) -> int:
     return 0
 
 
-DOWNLOADS = {"fashion-mnist": _download_fashion}
+def _download_cats_dogs(args: argparse.Namespace) -> int:
+    url = args.url or datasets.CATS_DOGS_URL
+    folder, done = datasets.download_cats_dogs(url=url, force=args.force)
+    if done:
+        print(f"cats vs dogs ready in {folder} (train/ and validation/, cats/ and dogs/ each).")
+    else:
+        print(f"cats vs dogs already in {folder}; nothing to do (--force fetches it again).")
+    return 0
+
+
+def _download_vgg16(args: argparse.Namespace) -> int:
+    if args.force:
+        models.vgg16_weights_path().unlink(missing_ok=True)
+    path, done = models.download_vgg16_weights()
+    print(f"VGG16 ImageNet weights {'saved' if done else 'already'} in {path}"
+          f"{'' if done else '; nothing to do (--force fetches them again)'}.")
+    return 0
+
+
+DOWNLOADS = {"fashion-mnist": _download_fashion, "cats-dogs": _download_cats_dogs,
+             "vgg16": _download_vgg16}
 
 
 def _download(args: argparse.Namespace) -> int:
@@ -97,6 +117,16 @@ def _info(args: argparse.Namespace) -> int:
     sample = datasets.raw_folder(datasets.SAMPLE_ROOT)
     print(f"  shipped sample ({sample}): "
           f"{'present' if datasets._has_all(sample) else 'missing'}")
+    print("Transfer learning (notebook 07):")
+    weights = models.vgg16_weights_path()
+    print(f"  VGG16 ImageNet weights ({weights}): "
+          f"{'present' if weights.is_file() else 'missing (`cnn-course download vgg16`)'}")
+    try:
+        cats_dogs = datasets.find_cats_dogs()
+        print(f"  cats vs dogs ({cats_dogs}): present")
+    except datasets.DatasetNotFoundError:
+        print(f"  cats vs dogs ({datasets.cats_dogs_dir()}): missing "
+              "(`cnn-course download cats-dogs`)")
     return 0
 
 
@@ -121,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     download = sub.add_parser("download", help="get data or weights ahead of class")
     download.add_argument("what", choices=sorted(DOWNLOADS))
     download.add_argument("--force", action="store_true", help="prepare or fetch it again")
+    download.add_argument("--url", default=None,
+                          help="cats-dogs only: fetch the zip from this mirror instead")
     download.set_defaults(func=_download)
 
     info = sub.add_parser("info", help="what is installed, the device, data and weights present")
@@ -132,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (datasets.DatasetNotFoundError, datasets.CorruptDatasetError, ValueError) as err:
+    except (datasets.DatasetNotFoundError, datasets.CorruptDatasetError,
+            models.WeightsNotFoundError, ValueError) as err:
         print(f"cnn-course: {err}", file=sys.stderr)
         return 2
 

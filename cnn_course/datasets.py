@@ -7,23 +7,32 @@ Fashion-MNIST is looked for, in order, in
 3. torchvision's download.
 A small real sample (100 train + 50 test images per class) ships inside the package, for quick
 mode and ``sample=True`` when the full set is missing.
+
+Image folders (one sub-folder per class, the slides' cats vs dogs): ``CatsDogs`` reads them with
+OpenCV for a pretrained VGG16; ``download_cats_dogs`` fetches the public
+``cats_and_dogs_filtered`` set; ``write_fashion_folders`` writes an offline two-class stand-in.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
+import random
 import shutil
 import struct
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
 import torch
 from torch.utils.data import Dataset, TensorDataset
 from torchvision import datasets as tv_datasets
 from torchvision import transforms
+from tqdm.auto import tqdm
 
 from . import config
 
@@ -376,3 +385,363 @@ def fashion_loaders(data: FashionMNIST, batch_size: int = 32, seed: int = 0,
     return (TensorBatches(train_x, train_y, batch_size, shuffle=True, seed=seed),
             TensorBatches(train_x, train_y, eval_batch_size),
             TensorBatches(test_x, test_y, eval_batch_size))
+
+
+# ---------------------------------------------------------------- image folders (cats vs dogs)
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+CATS_DOGS_CLASSES = ("cats", "dogs")
+# the slides' split folders: the Kaggle download (training_set/training_set/...), the
+# TensorFlow tutorials' cats_and_dogs_filtered (train/, validation/) and the common names
+SPLIT_FOLDERS = {
+    "train": ("train", "training", "training_set/training_set", "training_set"),
+    "test": ("test", "testing", "test_set/test_set", "test_set"),
+    "validation": ("validation", "valid", "val"),
+}
+CATS_DOGS_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
+CATS_DOGS_SIZE = 68_606_236  # bytes of cats_and_dogs_filtered.zip
+CATS_DOGS_DIR = "cats_and_dogs_filtered"
+STAND_IN_CLASSES = ("Sneaker", "Ankle boot")  # Fashion-MNIST classes for the offline stand-in
+
+
+def folder_name(class_name: str) -> str:
+    """A class name as a folder name: 'Ankle boot' -> 'ankle_boot', 'T-shirt/top' ->
+    't-shirt_top'."""
+    return class_name.lower().replace(" ", "_").replace("/", "_")
+
+
+STAND_IN_FOLDERS = tuple(folder_name(c) for c in STAND_IN_CLASSES)  # ("sneaker", "ankle_boot")
+
+
+class UnreadableImageError(ValueError):
+    """A file in an image folder is not an image OpenCV can read."""
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read an image file as an RGB uint8 array (H, W, 3), whatever it holds.
+
+    Grayscale, RGBA and 16-bit files become 3-channel 8-bit RGB (OpenCV's ``IMREAD_COLOR``).
+    OpenCV reads BGR: ``[:, :, ::-1]`` reverses the channels (the slides' ``[:, :, :-1]``
+    would drop one). Reading through ``np.fromfile`` also works for non-ASCII paths on Windows.
+
+    Raises:
+        UnreadableImageError: the file is not an image OpenCV can decode (the message names it).
+    """
+    path = Path(path)
+    try:
+        raw = np.fromfile(path, dtype=np.uint8)
+    except OSError as err:
+        raise UnreadableImageError(f"Cannot read image file {path}: {err}") from err
+    bgr = cv2.imdecode(raw, cv2.IMREAD_COLOR) if raw.size else None
+    if bgr is None:
+        raise UnreadableImageError(
+            f"{path} is not a readable image (empty, truncated or not an image). Delete or "
+            "replace it, or pass skip_unreadable=True to leave such files out.")
+    return np.ascontiguousarray(bgr[:, :, ::-1])
+
+
+def imagenet_normalize(images: torch.Tensor) -> torch.Tensor:
+    """(…, 3, H, W) values in [0, 1] -> ImageNet-normalised (per channel, mean 0 std 1 on
+    ImageNet)."""
+    mean = torch.tensor(IMAGENET_MEAN, dtype=images.dtype).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=images.dtype).view(3, 1, 1)
+    return (images - mean) / std
+
+
+def imagenet_unnormalize(images: torch.Tensor) -> torch.Tensor:
+    """Undo ``imagenet_normalize`` and clip to [0, 1], for showing images."""
+    mean = torch.tensor(IMAGENET_MEAN, dtype=images.dtype).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=images.dtype).view(3, 1, 1)
+    return (images.cpu() * std + mean).clamp(0, 1)
+
+
+def image_to_tensor(rgb: np.ndarray, size: int = 224) -> torch.Tensor:
+    """RGB uint8 (H, W, 3) -> float (3, size, size): resized, scaled to [0, 1], normalised."""
+    resized = cv2.resize(rgb, (size, size))
+    tensor = torch.from_numpy(resized).permute(2, 0, 1).float().div_(255)
+    return imagenet_normalize(tensor)
+
+
+def _listing(folder: Path, limit: int = 8) -> str:
+    """What a folder holds, for error messages: 'a/, b/, c.txt' or 'nothing'."""
+    if not folder.is_dir():
+        return "it does not exist"
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir())
+    if not names:
+        return "it is empty"
+    more = f", ... ({len(names)} in all)" if len(names) > limit else ""
+    return "found: " + ", ".join(names[:limit]) + more
+
+
+def image_folder(folder: str | Path, split: str | None = None,
+                 classes: tuple[str, ...] = CATS_DOGS_CLASSES) -> Path:
+    """The folder holding one sub-folder per class, for a split of a dataset.
+
+    Accepts the class folder's parent itself, or a dataset root with ``split`` in one of the
+    layouts of ``SPLIT_FOLDERS`` (``train/``, ``training_set/training_set/``, ...). A folder
+    that holds only a folder of its own name (the Kaggle zip's ``training_set/training_set``)
+    is entered.
+
+    Raises:
+        DatasetNotFoundError: no such folder; the message lists what was found.
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise DatasetNotFoundError(
+            f"Image folder {folder} does not exist. Get cats vs dogs with "
+            "`cnn-course download cats-dogs`, or point at your own folder with one sub-folder "
+            f"per class ({', '.join(c + '/' for c in classes)}).")
+    if split is not None:
+        if split not in SPLIT_FOLDERS:
+            raise ValueError(f"split must be one of {sorted(SPLIT_FOLDERS)} or None, "
+                             f"got {split!r}.")
+        for name in SPLIT_FOLDERS[split]:
+            if (folder / name).is_dir():
+                return image_folder(folder / name, None, classes)
+        raise DatasetNotFoundError(
+            f"No {split!r} split in {folder}: looked for "
+            f"{', '.join(n + '/' for n in SPLIT_FOLDERS[split])}; {_listing(folder)}.")
+    if not any((folder / c).is_dir() for c in classes) and (folder / folder.name).is_dir():
+        return folder / folder.name
+    return folder
+
+
+def _class_files(folder: Path, name: str) -> list[Path]:
+    """The image files of one class folder, sorted; errors say what was found instead."""
+    path = folder / name
+    if not path.is_dir():
+        raise DatasetNotFoundError(
+            f"No class folder '{name}/' in {folder} ({_listing(folder)}). An image dataset "
+            "needs one sub-folder per class with the images inside.")
+    files = sorted(p for p in path.iterdir()
+                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise DatasetNotFoundError(
+            f"Class folder {path} holds no images ({', '.join(IMAGE_EXTENSIONS)}); "
+            f"{_listing(path)}.")
+    return files
+
+
+def _readable(path: Path) -> bool:
+    """True if OpenCV decodes ``path`` (at 1/8 size, which is cheap)."""
+    try:
+        raw = np.fromfile(path, dtype=np.uint8)
+    except OSError:
+        return False
+    return raw.size > 0 and cv2.imdecode(raw, cv2.IMREAD_REDUCED_GRAYSCALE_8) is not None
+
+
+class CatsDogs(Dataset):
+    """The slides' ``CatsDogs``: images in class folders -> (3, 224, 224) ImageNet-normalised
+    tensors and float targets of shape (1,) (0 for the first class, 1 for the second).
+
+    Corrected from the slides: BGR -> RGB with ``[:, :, ::-1]``; files sorted before the seeded
+    shuffle, so the same images are taken on every machine; no ``.to(device)`` here (the
+    training loop moves batches, which keeps DataLoader workers working).
+
+    Args:
+        folder: the folder with one sub-folder per class, or a dataset root with ``split``.
+        split: ``"train"``, ``"test"``, ``"validation"`` or None (see ``image_folder``).
+        limit: at most this many images per class (the slides' 500), taken after a seeded
+            shuffle of each class.
+        classes: the class folder names, in target order.
+        seed: seed of the shuffles (the slides' 10).
+        size: side of the square the images are resized to.
+        skip_unreadable: check every file now and leave out those that are not images, with a
+            warning that counts them; by default such a file raises an error when it is read.
+    """
+
+    def __init__(self, folder: str | Path, split: str | None = None, limit: int | None = None,
+                 classes: tuple[str, ...] = CATS_DOGS_CLASSES, seed: int = 10,
+                 size: int = 224, skip_unreadable: bool = False):
+        self.root = image_folder(folder, split, classes)
+        self.classes, self.size = tuple(classes), size
+        rng = random.Random(seed)
+        pairs: list[tuple[Path, int]] = []
+        for target, name in enumerate(self.classes):
+            files = _class_files(self.root, name)
+            rng.shuffle(files)
+            pairs += [(f, target) for f in files[:limit]]
+        self.skipped: list[Path] = []
+        if skip_unreadable:
+            self.skipped = [f for f, _ in pairs if not _readable(f)]
+            if self.skipped:
+                bad = set(self.skipped)
+                pairs = [(f, t) for f, t in pairs if f not in bad]
+                warnings.warn(
+                    f"CatsDogs: skipped {len(self.skipped)} unreadable file(s) in {self.root}: "
+                    + ", ".join(str(f.relative_to(self.root)) for f in self.skipped[:5])
+                    + (" ..." if len(self.skipped) > 5 else ""), stacklevel=2)
+        rng.shuffle(pairs)
+        self.fpaths = [f for f, _ in pairs]
+        self.targets = [t for _, t in pairs]
+
+    def __len__(self) -> int:
+        return len(self.fpaths)
+
+    def __getitem__(self, ix: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image = image_to_tensor(load_image(self.fpaths[ix]), self.size)
+        return image, torch.tensor([self.targets[ix]], dtype=torch.float32)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{c}: {self.targets.count(i)}" for i, c in enumerate(self.classes))
+        return f"CatsDogs({len(self)} images in '{self.root}'; {counts})"
+
+
+def write_fashion_folders(dest: str | Path, classes: tuple[str, ...] = STAND_IN_CLASSES,
+                          size: int = 224) -> Path:
+    """Write a small two-class image folder from the shipped Fashion-MNIST sample.
+
+    The offline stand-in for cats vs dogs: ``dest/train/<class>/*.jpg`` (100 per class) and
+    ``dest/test/<class>/*.jpg`` (50 per class), upscaled to ``size`` x ``size`` RGB JPEGs, in
+    class folders named by ``folder_name`` (``STAND_IN_FOLDERS``). Done once: a complete
+    folder is kept.
+
+    Returns:
+        ``dest``, ready for ``CatsDogs(dest, split=..., classes=...)``.
+    """
+    dest = Path(dest)
+    if (dest / "done").is_file():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent))
+    try:
+        for split, train in (("train", True), ("test", False)):
+            data = tv_datasets.FashionMNIST(str(SAMPLE_ROOT), train=train)
+            for name in classes:
+                folder = tmp / split / folder_name(name)
+                folder.mkdir(parents=True)
+                label = FASHION_CLASSES.index(name)
+                for i in (data.targets == label).nonzero().flatten().tolist():
+                    gray = cv2.resize(data.data[i].numpy(), (size, size),
+                                      interpolation=cv2.INTER_CUBIC)
+                    cv2.imwrite(str(folder / f"{folder_name(name)}.{i}.jpg"),
+                                cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+        (tmp / "done").write_text("written by cnn_course.datasets.write_fashion_folders\n")
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return dest
+
+
+def cats_dogs_dir(root: str | Path | None = None) -> Path:
+    """Where ``download_cats_dogs`` puts the set: ``<data_dir>/cats_and_dogs_filtered``."""
+    return Path(root if root is not None else config.data_dir()) / CATS_DOGS_DIR
+
+
+def _cats_dogs_complete(folder: Path) -> bool:
+    """True if ``folder`` has train/ and validation/, each with images in cats/ and dogs/."""
+    try:
+        for split in ("train", "validation"):
+            for name in CATS_DOGS_CLASSES:
+                _class_files(image_folder(folder, split), name)
+    except DatasetNotFoundError:
+        return False
+    return True
+
+
+def find_cats_dogs(root: str | Path | None = None) -> Path:
+    """The downloaded cats vs dogs folder (``train/`` and ``validation/`` splits).
+
+    Raises:
+        DatasetNotFoundError: not downloaded; the message gives the command.
+    """
+    folder = cats_dogs_dir(root)
+    if _cats_dogs_complete(folder):
+        return folder
+    raise DatasetNotFoundError(
+        f"Cats vs dogs is not in {folder}. Run `cnn-course download cats-dogs` (68 MB, needs "
+        "internet once), or give CatsDogs your own folder with cats/ and dogs/ inside (for "
+        "example the slides' Kaggle download, training_set/training_set/).")
+
+
+def _fetch(url: str, dest: Path, expected_size: int | None, progress: bool) -> None:
+    """Download ``url`` to ``dest`` through ``dest.part``, checking the size before the move."""
+    import urllib.request
+
+    part = dest.with_name(dest.name + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
+            announced = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=announced or expected_size, unit="B", unit_scale=True,
+                      desc=dest.name, disable=not progress) as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+        size = part.stat().st_size
+        for name, wanted in (("the server announced", announced), ("expected", expected_size)):
+            if wanted is not None and size != wanted:
+                raise CorruptDatasetError(
+                    f"Downloaded {size} bytes from {url} but {name} {wanted} (an interrupted "
+                    "or changed download). Run `cnn-course download cats-dogs` again.")
+        os.replace(part, dest)
+    except OSError as err:  # URLError, HTTPError and timeouts are OSErrors
+        raise DatasetNotFoundError(
+            f"Could not download {url} ({err}). Check the internet connection and run "
+            "`cnn-course download cats-dogs` again; or copy the zip (from a USB stick, another "
+            f"machine) to {dest} and run the command again, which then only extracts it.") from err
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _extract_atomic(archive: Path, dest: Path) -> None:
+    """Check every member's CRC, extract to a temporary folder, check the layout, then move."""
+    import zipfile
+
+    hint = f"Delete {archive} and run `cnn-course download cats-dogs` again."
+    tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent))
+    try:
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                bad = zf.testzip()
+                if bad is not None:
+                    raise CorruptDatasetError(f"{archive} is damaged ({bad} fails its CRC). "
+                                              + hint)
+                zf.extractall(tmp)
+        except (zipfile.BadZipFile, EOFError) as err:
+            raise CorruptDatasetError(f"{archive} is not a valid zip ({err}). {hint}") from err
+        found = tmp / CATS_DOGS_DIR if (tmp / CATS_DOGS_DIR).is_dir() else tmp
+        if not _cats_dogs_complete(found):
+            raise CorruptDatasetError(
+                f"{archive} does not hold train/ and validation/ with cats/ and dogs/ inside "
+                f"({_listing(found)}). {hint}")
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(found, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def download_cats_dogs(root: str | Path | None = None, url: str = CATS_DOGS_URL,
+                       expected_size: int | None = None, force: bool = False,
+                       progress: bool = True) -> tuple[Path, bool]:
+    """Fetch the public ``cats_and_dogs_filtered`` set (2000 train + 1000 validation photos,
+    68 MB) into the data folder: download with a progress bar and a size check, CRC check,
+    extraction to a temporary folder and one atomic move. A zip already at
+    ``<data_dir>/cats_and_dogs_filtered.zip`` (copied by hand) is used without any network.
+
+    Args:
+        root: data root (default ``config.data_dir()``).
+        url: where to fetch the zip (a classroom mirror, say).
+        expected_size: bytes the zip must have (default: the public file's size, when ``url``
+            is the public one).
+        force: fetch and extract again even if the set is there.
+
+    Returns:
+        (folder, whether anything was done): a complete set already there is left alone.
+    """
+    dest = cats_dogs_dir(root)
+    if not force and _cats_dogs_complete(dest):
+        return dest, False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    archive = dest.with_name(CATS_DOGS_DIR + ".zip")
+    if expected_size is None and url == CATS_DOGS_URL:
+        expected_size = CATS_DOGS_SIZE
+    if force or not archive.is_file():
+        _fetch(url, archive, expected_size, progress)
+    _extract_atomic(archive, dest)
+    archive.unlink()
+    return dest, True

@@ -1,9 +1,13 @@
-"""Models of the course: the MLP baseline and the slides' VGG-style FashionCNN."""
+"""Models of the course: the MLP baseline, the slides' VGG-style FashionCNN and the frozen
+VGG16 transfer model (cats vs dogs)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
+from torchvision.models import VGG16_Weights, vgg16
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -84,3 +88,126 @@ class FashionCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.flatten(self.features(x), start_dim=1)
         return self.out(self.relu(self.fc1(x)))
+
+
+# ---------------------------------------------------------------- transfer learning: VGG16
+
+VGG16_URL = VGG16_Weights.IMAGENET1K_V1.url  # torchvision's ImageNet weights (528 MB)
+VGG16_FILE = VGG16_URL.rsplit("/", 1)[-1]  # vgg16-397923af.pth
+VGG16_HASH_PREFIX = VGG16_FILE.split("-")[-1].split(".")[0]  # first hex digits of its sha256
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """Pretrained weights are neither on this machine nor downloadable now."""
+
+
+def vgg16_weights_path() -> Path:
+    """Where torchvision keeps the ImageNet VGG16 weights: ``<torch hub dir>/checkpoints/``
+    (``~/.cache/torch/hub`` unless ``TORCH_HOME`` says otherwise)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / VGG16_FILE
+
+
+def download_vgg16_weights(progress: bool = True) -> tuple[Path, bool]:
+    """Put torchvision's ImageNet VGG16 weights in the torch hub cache (checked by sha256
+    prefix, written through a temporary file).
+
+    Returns:
+        (path, whether it was downloaded now): weights already there are left alone.
+
+    Raises:
+        WeightsNotFoundError: the download failed; the message says how else to get them.
+    """
+    path = vgg16_weights_path()
+    if path.is_file():
+        return path, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        torch.hub.download_url_to_file(VGG16_URL, str(path), hash_prefix=VGG16_HASH_PREFIX,
+                                       progress=progress)
+    except (OSError, RuntimeError) as err:  # URLError is an OSError; a bad hash a RuntimeError
+        raise WeightsNotFoundError(
+            f"Could not get the ImageNet VGG16 weights ({err}). Run `cnn-course download vgg16` "
+            f"with internet, or copy the file {VGG16_FILE} ({VGG16_URL}) into "
+            f"{path.parent}. Without them, vgg16_transfer(weights=None) gives random "
+            "weights.") from err
+    return path, True
+
+
+def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict from ``path`` (a bare one, or a ``training.save_checkpoint`` file)."""
+    if not path.is_file():
+        raise WeightsNotFoundError(
+            f"No weights file at {path}. Pass weights='DEFAULT' for torchvision's ImageNet "
+            f"weights (`cnn-course download vgg16` puts {VGG16_FILE} in {path.parent}), or the "
+            "path of a .pth state dict.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file: say which one
+        raise WeightsNotFoundError(
+            f"{path} is not a readable PyTorch weights file ({err}). Delete it and get it again "
+            "(`cnn-course download vgg16` for the ImageNet weights).") from err
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    if not isinstance(state, dict):
+        raise WeightsNotFoundError(f"{path} holds a {type(state).__name__}, not a state dict.")
+    return state
+
+
+def vgg16_transfer(weights: str | Path | None = "DEFAULT") -> nn.Module:
+    """The slides' transfer model: VGG16 with every parameter frozen, ``avgpool`` =
+    ``AdaptiveAvgPool2d((1, 1))`` and a new head Flatten-Linear(512, 128)-ReLU-Dropout(0.2)-
+    Linear(128, 1)-Sigmoid. 14,780,481 parameters, 65,793 of them trainable (the head).
+
+    Args:
+        weights: ``"DEFAULT"``: torchvision's ImageNet weights, from the torch hub cache or
+            downloaded; a path to a ``.pth`` state dict (torchvision's VGG16 file, or one of
+            this model saved after training); ``None``: random weights (tests, offline quick
+            mode), with a printed line saying so.
+
+    Raises:
+        WeightsNotFoundError: the weights cannot be had; the message says how to get them.
+    """
+    model = vgg16(weights=None)
+    state = None
+    if isinstance(weights, str) and weights.upper() in ("DEFAULT", "IMAGENET1K_V1"):
+        path, _ = download_vgg16_weights()
+        state = _load_state_dict(path)
+    elif weights is not None:
+        state = _load_state_dict(Path(weights).expanduser())
+    else:
+        print("vgg16_transfer: random weights (weights=None); the frozen features mean nothing, "
+              "so the results will not mean much. `cnn-course download vgg16` gets the "
+              "ImageNet ones.")
+    is_imagenet_vgg = state is not None and "classifier.6.weight" in state
+    if is_imagenet_vgg:
+        _load_into(model, state, weights)
+    for param in model.parameters():
+        param.requires_grad = False
+    model.avgpool = nn.AdaptiveAvgPool2d(output_size=(1, 1))
+    model.classifier = nn.Sequential(nn.Flatten(),
+                                     nn.Linear(512, 128),
+                                     nn.ReLU(),
+                                     nn.Dropout(0.2),
+                                     nn.Linear(128, 1),
+                                     nn.Sigmoid())
+    if state is not None and not is_imagenet_vgg:
+        _load_into(model, state, weights)
+    return model
+
+
+def _load_into(model: nn.Module, state: dict[str, torch.Tensor], source) -> None:
+    """``model.load_state_dict(state)`` with an error that names the weights' source."""
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(
+            f"The weights from {source} do not fit vgg16_transfer: they must be torchvision's "
+            f"VGG16 ({VGG16_FILE}) or a state dict of a vgg16_transfer model. {err}") from err
+
+
+def vgg16_parts(model: nn.Module) -> tuple[nn.Module, nn.Module]:
+    """Split a ``vgg16_transfer`` model into (frozen backbone, trainable head), sharing their
+    modules: ``head(backbone(x))`` equals ``model(x)``. The backbone gives (N, 512) features.
+    """
+    backbone = nn.Sequential(model.features, model.avgpool, nn.Flatten())
+    return backbone, model.classifier

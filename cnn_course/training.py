@@ -1,4 +1,5 @@
-"""The training engine: one epoch, evaluation in batches, ``fit`` -> history, checkpoints.
+"""The training engine: one epoch, evaluation in batches, ``fit`` -> history, feature
+extraction for frozen backbones, checkpoints.
 
 Works for multi-class models (logits + ``CrossEntropyLoss``) and binary ones (a sigmoid output
 of shape (N, 1) + ``BCELoss``). Loss functions are expected to average over the batch (the
@@ -155,16 +156,37 @@ def fit(
     return history
 
 
+def extract_features(
+    backbone: nn.Module,
+    loader: Iterable,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``backbone`` over a whole loader once, in batches and inference mode.
+
+    For a frozen backbone (transfer learning) its outputs never change, so they can be
+    computed once and the head trained on them (``TensorBatches(features, targets)`` and
+    ``fit``), which skips the expensive part of every epoch.
+
+    Returns:
+        (outputs, targets) concatenated on the CPU, as ordinary tensors (usable for training).
+    """
+    was_training = backbone.training
+    backbone.eval()
+    outputs, targets = [], []
+    with torch.inference_mode():
+        for images, target in tqdm(loader, desc="features", disable=not progress):
+            outputs.append(backbone(_to((images,), device)[0]).cpu())
+            targets.append(target)
+    backbone.train(was_training)
+    # torch.cat outside inference mode gives ordinary tensors, which autograd accepts
+    return torch.cat(outputs), torch.cat(targets)
+
+
 def predict(model: nn.Module, loader: Iterable, device: torch.device | str | None = None
             ) -> tuple[torch.Tensor, torch.Tensor]:
     """Model outputs and targets for a whole loader, concatenated (under inference mode)."""
-    model.eval()
-    outputs, targets = [], []
-    with torch.inference_mode():
-        for images, target in loader:
-            outputs.append(model(_to((images,), device)[0]).cpu())
-            targets.append(target)
-    return torch.cat(outputs), torch.cat(targets)
+    return extract_features(model, loader, device, progress=False)
 
 
 # ---------------------------------------------------------------- checkpoints
