@@ -167,7 +167,6 @@ def vgg16_transfer(weights: str | Path | None = "DEFAULT") -> nn.Module:
     Raises:
         WeightsNotFoundError: the weights cannot be had; the message says how to get them.
     """
-    model = vgg16(weights=None)
     state = None
     if isinstance(weights, str) and weights.upper() in ("DEFAULT", "IMAGENET1K_V1"):
         path, _ = download_vgg16_weights()
@@ -178,9 +177,17 @@ def vgg16_transfer(weights: str | Path | None = "DEFAULT") -> nn.Module:
         print("vgg16_transfer: random weights (weights=None); the frozen features mean nothing, "
               "so the results will not mean much. `cnn-course download vgg16` gets the "
               "ImageNet ones.")
+    with torch.device("meta"):  # no memory nor time spent on weights about to be replaced
+        model = vgg16(weights=None)
     is_imagenet_vgg = state is not None and "classifier.6.weight" in state
     if is_imagenet_vgg:
-        _load_into(model, state, weights)
+        _load_into(model, state, weights, assign=True)
+    else:
+        model.features.to_empty(device="cpu")
+        for layer in model.features:
+            if isinstance(layer, nn.Conv2d):  # torchvision's VGG initialisation
+                nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
     for param in model.parameters():
         param.requires_grad = False
     model.avgpool = nn.AdaptiveAvgPool2d(output_size=(1, 1))
@@ -195,10 +202,11 @@ def vgg16_transfer(weights: str | Path | None = "DEFAULT") -> nn.Module:
     return model
 
 
-def _load_into(model: nn.Module, state: dict[str, torch.Tensor], source) -> None:
+def _load_into(model: nn.Module, state: dict[str, torch.Tensor], source,
+               assign: bool = False) -> None:
     """``model.load_state_dict(state)`` with an error that names the weights' source."""
     try:
-        model.load_state_dict(state)
+        model.load_state_dict(state, assign=assign)
     except RuntimeError as err:
         raise ValueError(
             f"The weights from {source} do not fit vgg16_transfer: they must be torchvision's "
