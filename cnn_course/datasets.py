@@ -374,7 +374,7 @@ class TensorBatches:
 
 
 def fashion_loaders(data: FashionMNIST, batch_size: int = 32, seed: int = 0,
-                    eval_batch_size: int = 1000) -> tuple[TensorBatches, ...]:
+                    eval_batch_size: int = 256) -> tuple[TensorBatches, ...]:
     """The slides' three loaders, as fast in-memory batches.
 
     Returns:

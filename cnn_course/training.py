@@ -5,6 +5,12 @@ Works for multi-class models (logits + ``CrossEntropyLoss``) and binary ones (a 
 of shape (N, 1) + ``BCELoss``). Loss functions are expected to average over the batch (the
 default ``reduction="mean"``); every figure here is weighted by batch size, so it equals the
 figure of one pass over the whole set.
+
+Speed on a CPU: by default the model runs in the ``channels_last`` memory format while it trains
+or is evaluated (oneDNN's convolutions and max-pooling are much faster in that layout than in
+the default NCHW one) and is put back in the default layout afterwards, so state dicts, weight
+pictures and ``.view`` calls see ordinary tensors. The numbers are the same up to float
+rounding; ``channels_last=False`` gives the plain path.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -37,6 +44,24 @@ def _to(batch: Iterable[torch.Tensor], device: torch.device | str | None):
     return [t.to(device, non_blocking=True) if device is not None else t for t in batch]
 
 
+@contextmanager
+def memory_format(model: nn.Module, channels_last: bool = True) -> Iterator[nn.Module]:
+    """Run ``model`` in the ``channels_last`` layout inside the block, then back to NCHW.
+
+    Only 4-D parameters and buffers (convolution kernels) change layout; their values and the
+    parameter objects (those the optimizer holds) stay the same. ``channels_last=False`` or a
+    model without 4-D weights leaves everything as it is.
+    """
+    if not channels_last:
+        yield model
+        return
+    model.to(memory_format=torch.channels_last)
+    try:
+        yield model
+    finally:
+        model.to(memory_format=torch.contiguous_format)
+
+
 def train_one_epoch(
     model: nn.Module,
     loader: Iterable,
@@ -44,8 +69,11 @@ def train_one_epoch(
     optimizer: torch.optim.Optimizer,
     device: torch.device | str | None = None,
     progress: bool = False,
+    channels_last: bool = True,
 ) -> tuple[float, float]:
     """Train ``model`` for one pass over ``loader``; batches are moved to ``device`` here.
+
+    ``channels_last`` runs the convolutions in the faster layout (see ``memory_format``).
 
     Returns:
         (mean loss, accuracy) over the epoch's batches, weighted by batch size (the running
@@ -53,17 +81,18 @@ def train_one_epoch(
     """
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
-    for images, targets in tqdm(loader, desc="train", leave=False, disable=not progress):
-        images, targets = _to((images, targets), device)
-        outputs = model(images)
-        loss = loss_fn(outputs, targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        n = len(targets)
-        total_loss += loss.item() * n
-        correct += _correct(outputs.detach(), targets)
-        seen += n
+    with memory_format(model, channels_last):
+        for images, targets in tqdm(loader, desc="train", leave=False, disable=not progress):
+            images, targets = _to((images, targets), device)
+            outputs = model(images)
+            loss = loss_fn(outputs, targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            n = len(targets)
+            total_loss += loss.item() * n
+            correct += _correct(outputs.detach(), targets)
+            seen += n
     return total_loss / max(seen, 1), correct / max(seen, 1)
 
 
@@ -72,11 +101,14 @@ def evaluate(
     loader: Iterable,
     loss_fn: nn.Module,
     device: torch.device | str | None = None,
+    channels_last: bool = True,
 ) -> tuple[float, float]:
     """Loss and accuracy of ``model`` over ``loader``, in batches, under inference mode.
 
     The loss is the sample-weighted mean (each batch mean times its size, over the number of
     samples), so it equals one pass over the whole set in one batch, whatever the batch sizes.
+    Batches of a few hundred images are fastest on a CPU (they stay in the cache); one batch of
+    the whole set is slower and needs gigabytes. ``channels_last``: see ``memory_format``.
 
     Returns:
         (mean loss, accuracy).
@@ -84,7 +116,8 @@ def evaluate(
     was_training = model.training
     model.eval()
     total_loss, correct, seen = 0.0, 0, 0
-    with torch.inference_mode():
+    # the layout changes outside inference mode, so the weights stay usable for training
+    with memory_format(model, channels_last), torch.inference_mode():
         for images, targets in loader:
             images, targets = _to((images, targets), device)
             outputs = model(images)
@@ -111,6 +144,7 @@ def fit(
     callback: Callable[[History], None] | None = None,
     progress: bool = True,
     batch_progress: bool = False,
+    channels_last: bool = True,
 ) -> History:
     """Train for ``epochs`` and record, per epoch, what the slides track.
 
@@ -121,6 +155,8 @@ def fit(
     Args:
         callback: called with the history after every epoch (e.g. ``plots.LivePlot()``).
         progress, batch_progress: a progress bar over epochs, and one over each epoch's batches.
+        channels_last: train and evaluate in the faster ``channels_last`` layout (the model is
+            back in the default layout when ``fit`` returns); ``False`` for the plain path.
 
     Returns:
         A dict of lists, one value per epoch: ``train_loss``, ``train_acc``, ``test_loss``,
@@ -135,14 +171,14 @@ def fit(
         history["lr"].append(optimizer.param_groups[0]["lr"])
         start = time.perf_counter()
         running = train_one_epoch(model, train_loader, loss_fn, optimizer, device,
-                                  batch_progress)
+                                  batch_progress, channels_last)
         middle = time.perf_counter()
         if train_eval_loader is False:
             train_loss, train_acc = running
         else:
             train_loss, train_acc = evaluate(model, train_eval_loader or train_loader, loss_fn,
-                                             device)
-        test_loss, test_acc = evaluate(model, test_loader, loss_fn, device)
+                                             device, channels_last)
+        test_loss, test_acc = evaluate(model, test_loader, loss_fn, device, channels_last)
         if scheduler is not None:
             scheduler.step()
         for key, value in zip(HISTORY_KEYS[:4], (train_loss, train_acc, test_loss, test_acc),

@@ -96,3 +96,65 @@ def test_load_checkpoint_errors(tmp_path):
     path = training.save_checkpoint(tmp_path / "mlp.pt", models.MLP())
     with pytest.raises(ValueError, match="holds a MLP, not a FashionCNN"):
         training.load_checkpoint(path, models.FashionCNN())
+
+
+# ---------------------------------------------------------------- the fast (channels_last) path
+
+
+def _trained(channels_last, steps_seed=0):
+    config.seed_everything(steps_seed)
+    x, y = _data(96)
+    model = models.FashionCNN()
+    opt = torch.optim.Adagrad(model.parameters(), lr=0.01)
+    running = training.train_one_epoch(model, TensorBatches(x, y, 32, shuffle=True, seed=0),
+                                       nn.CrossEntropyLoss(), opt, channels_last=channels_last)
+    return model, opt, running
+
+
+def test_fast_path_trains_like_the_plain_path():
+    fast, _, fast_running = _trained(True)
+    plain, _, plain_running = _trained(False)
+    # Adagrad's first steps divide by tiny accumulated squares, so the convolutions' rounding
+    # differences can move a single weight by ~1e-4; the tensors as a whole agree far closer
+    # (a real difference would be of the order of lr = 0.01 on many weights)
+    for name, value in fast.state_dict().items():
+        other = plain.state_dict()[name]
+        assert (value - other).norm() <= 1e-4 * other.norm(), name
+    x, _ = _data(64)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x), plain(x), rtol=1e-4, atol=1e-4)
+    assert abs(fast_running[0] - plain_running[0]) < 1e-5
+    assert fast_running[1] == plain_running[1]
+
+
+def test_fast_path_evaluates_like_the_plain_path():
+    x, y = _data(100)
+    model, loss_fn = models.FashionCNN(), nn.CrossEntropyLoss()
+    fast = training.evaluate(model, TensorBatches(x, y, 30), loss_fn, channels_last=True)
+    plain = training.evaluate(model, TensorBatches(x, y, 30), loss_fn, channels_last=False)
+    assert abs(fast[0] - plain[0]) < 1e-5 and fast[1] == plain[1]
+
+
+def test_fast_path_gives_the_model_back_in_the_default_layout():
+    model, opt, _ = _trained(True)
+    params = list(model.parameters())
+    assert all(p.is_contiguous() for p in params)
+    model.conv2.weight.view(32, -1)  # what a kernel picture does; fails on channels_last
+    # the optimizer still holds the model's own parameters, and training can go on after an
+    # evaluation (the layout must not change under inference mode)
+    assert all(a is b for a, b in zip(params, opt.param_groups[0]["params"], strict=True))
+    x, y = _data(32)
+    training.evaluate(model, TensorBatches(x, y, 16), nn.CrossEntropyLoss())
+    training.train_one_epoch(model, TensorBatches(x, y, 16), nn.CrossEntropyLoss(), opt)
+    assert all(p.is_contiguous() for p in model.parameters())
+
+
+def test_memory_format_switches_only_inside_the_block():
+    model = models.FashionCNN()
+    with training.memory_format(model) as inside:
+        assert inside is model
+        assert model.conv3.weight.is_contiguous(memory_format=torch.channels_last)
+        assert not model.conv3.weight.is_contiguous()
+    assert model.conv3.weight.is_contiguous()
+    with training.memory_format(model, channels_last=False):
+        assert model.conv3.weight.is_contiguous()
