@@ -238,7 +238,10 @@ def im2col(x, kernel_size: Pair, stride: Pair = 1, padding: Pair | str = 0) -> t
     """Unroll every window of the (padded) image into a column (what ``F.unfold`` does).
 
     Column ``j`` holds the window at output position ``j`` (row-major: left to right, top to
-    bottom), flattened channel by channel, so a convolution becomes one matrix product.
+    bottom), flattened channel by channel, so a convolution becomes one matrix product. The
+    loops run over the kernel's offsets, not over the windows: row ``(c, di, dj)`` of the
+    matrix is the pixel at offset ``(di, dj)`` of every window at once, a strided slice of the
+    image. So there are only ``kh * kw`` steps, however large the image.
 
     Args:
         x: an image (H, W), (C, H, W) or a batch (N, C, H, W).
@@ -256,11 +259,13 @@ def im2col(x, kernel_size: Pair, stride: Pair = 1, padding: Pair | str = 0) -> t
     out_h, out_w = output_size(h, kh, sv, ph), output_size(w, kw, sh, pw)
     xp = pad2d(batch, (ph, pw))
     n_images, channels = xp.shape[:2]
-    cols = torch.empty((n_images, channels * kh * kw, out_h * out_w), dtype=xp.dtype)
-    for i in range(out_h):
-        for j in range(out_w):
-            window = xp[:, :, i * sv:i * sv + kh, j * sh:j * sh + kw]   # (N, C, kh, kw)
-            cols[:, :, i * out_w + j] = window.reshape(n_images, -1)
+    cols = torch.empty((n_images, channels, kh, kw, out_h, out_w), dtype=xp.dtype)
+    for di in range(kh):
+        for dj in range(kw):
+            # the pixel at offset (di, dj) of every window: rows di, di+sv, ..., same for columns
+            cols[:, :, di, dj] = xp[:, :, di:di + sv * (out_h - 1) + 1:sv,
+                                    dj:dj + sh * (out_w - 1) + 1:sh]
+    cols = cols.reshape(n_images, channels * kh * kw, out_h * out_w)
     return cols if dims == 4 else cols[0]
 
 
