@@ -189,15 +189,18 @@ def plot_feature_maps(maps: torch.Tensor, max_maps: int = 16, ncols: int = 8, si
 
 def _draw_matrix(ax, values: np.ndarray, annotate: bool, cmap: str = "gray",
                  vmin: float | None = None, vmax: float | None = None,
-                 fmt: str | None = None) -> None:
+                 fmt: str | None = None, symmetric: bool = False) -> None:
     """Draw a 2D array cell by cell on ``ax``, with cell borders and (optionally) its numbers.
 
     NaN cells stay white; ``fmt`` defaults to whole numbers when every value is one, else
-    three significant digits.
+    three significant digits; ``symmetric`` centres the colours on zero (for kernels).
     """
     values = np.asarray(values, dtype=float)
     colours = plt.get_cmap(cmap).with_extremes(bad="white")
     finite = values[np.isfinite(values)]
+    if symmetric:
+        limit = float(np.abs(finite).max()) if finite.size and finite.any() else 1.0
+        vmin, vmax = -limit, limit
     vmin = vmin if vmin is not None else (finite.min() if finite.size else 0.0)
     vmax = vmax if vmax is not None else (finite.max() if finite.size else 1.0)
     ax.imshow(np.ma.masked_invalid(values), cmap=colours, vmin=vmin, vmax=vmax)
@@ -215,15 +218,21 @@ def _draw_matrix(ax, values: np.ndarray, annotate: bool, cmap: str = "gray",
     fontsize = 9 if max(h, w) <= 7 else 7 if max(h, w) <= 10 else 5
     for (i, j), value in np.ndenumerate(values):
         if np.isfinite(value):
-            dark = value < middle if light_is_high else value > middle
+            if symmetric:
+                dark = abs(value) > 0.6 * vmax
+            else:
+                dark = value < middle if light_is_high else value > middle
             ax.text(j, i, format(value, fmt), ha="center", va="center", fontsize=fontsize,
                     color="white" if dark else "black")
 
 
 def plot_matrices(matrices: Sequence, titles: Sequence[str] | None = None,
                   annotate: bool = True, cmap: str = "gray", size: float = 2.4,
-                  fmt: str | None = None):
+                  fmt: str | None = None, symmetric: bool = False):
     """Small 2D arrays side by side, each cell with its number (images, kernels, results).
+
+    ``symmetric=True`` centres the colour map on zero, for kernels with a diverging map
+    (``cmap="bwr"``: red positive, blue negative, white zero).
 
     Returns:
         The matplotlib figure.
@@ -233,7 +242,7 @@ def plot_matrices(matrices: Sequence, titles: Sequence[str] | None = None,
     for k, (ax, matrix) in enumerate(zip(axes[0], matrices, strict=True)):
         if isinstance(matrix, torch.Tensor):
             matrix = matrix.detach().cpu().numpy()
-        _draw_matrix(ax, matrix, annotate, cmap, fmt=fmt)
+        _draw_matrix(ax, matrix, annotate, cmap, fmt=fmt, symmetric=symmetric)
         if titles is not None:
             ax.set_title(titles[k], fontsize=9)
     fig.tight_layout()

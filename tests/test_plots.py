@@ -62,3 +62,9 @@ def test_plot_conv_steps_rejects_a_colour_image():
         plots.plot_conv_steps(np.zeros((3, 8, 8)))
     with pytest.raises(ValueError, match="larger than the padded input"):
         plots.plot_conv_steps(np.zeros((3, 3)), 5)
+
+
+def test_plot_matrices_symmetric_centres_colours_on_zero():
+    fig = plots.plot_matrices([np.array([[0.0, 1.0], [-4.0, 2.0]])], cmap="bwr", symmetric=True)
+    assert fig.axes[0].images[0].get_clim() == (-4.0, 4.0)
+    plt.close(fig)
