@@ -180,7 +180,7 @@ def plot_feature_maps(maps: torch.Tensor, max_maps: int = 16, ncols: int = 8, si
     fig = show_images(list(maps), ncols=ncols, size=size, cmap="viridis",
                       titles=[f"{i}" for i in range(len(maps))])
     if title:
-        fig.suptitle(f"{title} {tuple(maps.shape[1:])}", y=1.02)
+        fig.suptitle(f"{title} {tuple(maps.shape[1:])}", y=1.0, va="bottom")
     return fig
 
 
