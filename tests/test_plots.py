@@ -6,13 +6,8 @@ import pytest
 import torch
 
 from cnn_course import plots
-
-IMAGE = [[60, 113, 56, 139, 85],
-         [73, 121, 54, 84, 128],
-         [131, 99, 70, 129, 127],
-         [80, 57, 115, 69, 134],
-         [104, 126, 123, 95, 130]]
-KERNEL = [[0, -1, 0], [-1, 5, -1], [0, -1, 0]]
+from tests.test_ops import SLIDES_IMAGE as IMAGE
+from tests.test_ops import SLIDES_KERNEL as KERNEL
 
 
 def _texts(ax) -> list[str]:
