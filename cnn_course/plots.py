@@ -180,6 +180,147 @@ def plot_feature_maps(maps: torch.Tensor, max_maps: int = 16, ncols: int = 8, si
     fig = show_images(list(maps), ncols=ncols, size=size, cmap="viridis",
                       titles=[f"{i}" for i in range(len(maps))])
     if title:
-        # above the top row's titles: show_images' tight_layout has already filled the figure
         fig.suptitle(f"{title} {tuple(maps.shape[1:])}", y=1.0, va="bottom")
+    return fig
+
+
+# ------------------------------------------------------- small matrices and sliding windows
+
+
+def _draw_matrix(ax, values: np.ndarray, annotate: bool, cmap: str = "gray",
+                 vmin: float | None = None, vmax: float | None = None,
+                 fmt: str | None = None, symmetric: bool = False) -> None:
+    """Draw a 2D array cell by cell on ``ax``, with cell borders and (optionally) its numbers.
+
+    NaN cells stay white; ``fmt`` defaults to whole numbers when every value is one, else
+    three significant digits; ``symmetric`` centres the colours on zero (for kernels).
+    """
+    values = np.asarray(values, dtype=float)
+    colours = plt.get_cmap(cmap).with_extremes(bad="white")
+    finite = values[np.isfinite(values)]
+    if symmetric:
+        limit = float(np.abs(finite).max()) if finite.size and finite.any() else 1.0
+        vmin, vmax = -limit, limit
+    vmin = vmin if vmin is not None else (finite.min() if finite.size else 0.0)
+    vmax = vmax if vmax is not None else (finite.max() if finite.size else 1.0)
+    ax.imshow(np.ma.masked_invalid(values), cmap=colours, vmin=vmin, vmax=vmax)
+    h, w = values.shape
+    ax.hlines(np.arange(-0.5, h, 1), -0.5, w - 0.5, color="0.6", linewidth=0.5)
+    ax.vlines(np.arange(-0.5, w, 1), -0.5, h - 0.5, color="0.6", linewidth=0.5)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if not annotate:
+        return
+    if fmt is None:
+        fmt = ".0f" if np.all(finite == np.round(finite)) else ".3g"
+    middle = (vmin + vmax) / 2
+    light_is_high = cmap in ("gray", "Greys_r", "viridis")
+    fontsize = 9 if max(h, w) <= 7 else 7 if max(h, w) <= 10 else 5
+    for (i, j), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            if symmetric:
+                dark = abs(value) > 0.6 * vmax
+            else:
+                dark = value < middle if light_is_high else value > middle
+            ax.text(j, i, format(value, fmt), ha="center", va="center", fontsize=fontsize,
+                    color="white" if dark else "black")
+
+
+def plot_matrices(matrices: Sequence, titles: Sequence[str] | None = None,
+                  annotate: bool = True, cmap: str = "gray", size: float = 2.4,
+                  fmt: str | None = None, symmetric: bool = False):
+    """Small 2D arrays side by side, each cell with its number (images, kernels, results).
+
+    ``symmetric=True`` centres the colour map on zero, for kernels with a diverging map
+    (``cmap="bwr"``: red positive, blue negative, white zero).
+
+    Returns:
+        The matplotlib figure.
+    """
+    fig, axes = plt.subplots(1, len(matrices), figsize=(size * len(matrices), size * 1.1),
+                             squeeze=False)
+    for k, (ax, matrix) in enumerate(zip(axes[0], matrices, strict=True)):
+        if isinstance(matrix, torch.Tensor):
+            matrix = matrix.detach().cpu().numpy()
+        _draw_matrix(ax, matrix, annotate, cmap, fmt=fmt, symmetric=symmetric)
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
+                    stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                    steps: int | Sequence[int] = 4, kernel=None, annotate: bool | None = None,
+                    size: float = 2.4):
+    """The kernel sliding over an image, one column per step: the padded input with the window
+    (top) and the output with the cell being computed (bottom).
+
+    Windows go left to right, then top to bottom (the slides' order); step ``k`` is the
+    ``k``-th window in that order. With a ``kernel`` the output cells show their values
+    (computed by ``ops.conv2d_naive``); without one they only show which cells are done.
+
+    Args:
+        image: a 2D array (H, W).
+        kernel_size, stride, padding: one int or (vertical, horizontal); the kernel's own
+            shape wins when ``kernel`` is given.
+        steps: how many first steps to draw, or the list of step numbers (0-based).
+        kernel: a 2D kernel (kh, kw), or None.
+        annotate: write the numbers in the cells (default: when the padded image is small).
+
+    Returns:
+        The matplotlib figure.
+    """
+    from . import ops
+
+    image = image.detach().cpu() if isinstance(image, torch.Tensor) else torch.as_tensor(image)
+    if image.dim() != 2:
+        raise ValueError(f"plot_conv_steps draws one 2D image (H, W); got shape "
+                         f"{tuple(image.shape)}. Pick one channel, e.g. image[0].")
+    if kernel is not None:
+        kernel = torch.as_tensor(kernel)
+        kernel_size = tuple(kernel.shape)
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    sv, sh = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    out_h = ops.output_size(image.shape[0], kh, sv, ph)
+    out_w = ops.output_size(image.shape[1], kw, sh, pw)
+    padded = ops.pad2d(image, (ph, pw)).double().numpy()
+    if kernel is not None:
+        output = ops.conv2d_naive(image, kernel, stride=(sv, sh), padding=(ph, pw))
+        output = output.double().numpy()
+    else:
+        output = np.ones((out_h, out_w))
+    steps = list(range(min(steps, out_h * out_w))) if isinstance(steps, int) else list(steps)
+    if annotate is None:
+        annotate = max(padded.shape) <= 12
+    border = np.zeros((*padded.shape, 4))
+    border[..., :] = (0.55, 0.75, 1.0, 0.0)
+    border[:ph, :, 3] = border[padded.shape[0] - ph:, :, 3] = 0.55
+    border[:, :pw, 3] = border[:, padded.shape[1] - pw:, 3] = 0.55
+    fig, axes = plt.subplots(2, len(steps), figsize=(size * len(steps), size * 2.1),
+                             squeeze=False)
+    for col, step in enumerate(steps):
+        i, j = divmod(step, out_w)
+        top, bottom = axes[0, col], axes[1, col]
+        _draw_matrix(top, padded, annotate)
+        top.imshow(border)
+        top.add_patch(plt.Rectangle((j * sh - 0.5, i * sv - 0.5), kw, kh, fill=False,
+                                    edgecolor="red", linewidth=2.5))
+        top.set_title(f"step {step + 1}: window at row {i * sv}, col {j * sh}", fontsize=8)
+        shown = np.full((out_h, out_w), np.nan)
+        shown.flat[:step + 1] = output.flat[:step + 1]
+        if kernel is None:
+            _draw_matrix(bottom, shown, False, cmap="Greys", vmin=0, vmax=3)
+        else:
+            _draw_matrix(bottom, shown, annotate, vmin=output.min(), vmax=output.max())
+        bottom.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red",
+                                       linewidth=2.5))
+        # the output at the input's cell size, centred, so that the shrinking is visible
+        extra_h, extra_w = (padded.shape[0] - out_h) / 2, (padded.shape[1] - out_w) / 2
+        bottom.set_xlim(-0.5 - extra_w, out_w - 0.5 + extra_w)
+        bottom.set_ylim(out_h - 0.5 + extra_h, -0.5 - extra_h)
+        bottom.axis("off")
+        bottom.set_title(f"output {out_h}x{out_w}: cell ({i}, {j})", fontsize=8)
+    fig.tight_layout()
     return fig

@@ -1,15 +1,72 @@
-import matplotlib
+"""Picture helpers of the convolution notebooks: small annotated matrices and sliding windows."""
 
-matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
 
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+from cnn_course import plots
+from tests.test_ops import SLIDES_IMAGE as IMAGE
+from tests.test_ops import SLIDES_KERNEL as KERNEL
 
-from cnn_course.plots import plot_feature_maps  # noqa: E402
+
+def _texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts]
+
+
+def test_plot_matrices_writes_every_number():
+    fig = plots.plot_matrices([np.array(IMAGE), torch.tensor(KERNEL)], ["image", "kernel"])
+    image_ax, kernel_ax = fig.axes
+    assert _texts(image_ax)[:5] == ["60", "113", "56", "139", "85"]
+    assert _texts(kernel_ax) == ["0", "-1", "0", "-1", "5", "-1", "0", "-1", "0"]
+    assert kernel_ax.get_title() == "kernel"
+    plt.close(fig)
+
+
+def test_plot_matrices_formats_fractions():
+    fig = plots.plot_matrices([np.array([[0.25, 1 / 3]])])
+    assert _texts(fig.axes[0]) == ["0.25", "0.333"]
+    plt.close(fig)
+
+
+def test_plot_conv_steps_shows_the_slides_114_and_the_window():
+    fig = plots.plot_conv_steps(IMAGE, kernel=KERNEL, padding=1, steps=[0, 6])
+    assert len(fig.axes) == 4
+    top_first, top_second, bottom_first, bottom_second = fig.axes
+    assert _texts(bottom_first) == ["114"]                    # only the first cell is done
+    assert len(_texts(bottom_second)) == 7 and _texts(bottom_second)[0] == "114"
+    window = top_second.patches[-1]
+    assert (window.get_x(), window.get_y()) == (0.5, 0.5)     # step 7: row 1, column 1
+    assert (window.get_width(), window.get_height()) == (3, 3)
+    assert "row 1, col 1" in top_second.get_title()
+    assert "5x5" in bottom_first.get_title()
+    plt.close(fig)
+
+
+def test_plot_conv_steps_stride_moves_the_window():
+    fig = plots.plot_conv_steps(np.zeros((13, 13)), 5, stride=4, steps=4)
+    tops = fig.axes[:4]
+    assert [p.patches[-1].get_x() + 0.5 for p in tops] == [0, 4, 8, 0]
+    assert [p.patches[-1].get_y() + 0.5 for p in tops] == [0, 0, 0, 4]
+    assert "3x3" in fig.axes[4].get_title()
+    plt.close(fig)
+
+
+def test_plot_conv_steps_rejects_a_colour_image():
+    with pytest.raises(ValueError, match="one 2D image"):
+        plots.plot_conv_steps(np.zeros((3, 8, 8)))
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        plots.plot_conv_steps(np.zeros((3, 3)), 5)
+
+
+def test_plot_matrices_symmetric_centres_colours_on_zero():
+    fig = plots.plot_matrices([np.array([[0.0, 1.0], [-4.0, 2.0]])], cmap="bwr", symmetric=True)
+    assert fig.axes[0].images[0].get_clim() == (-4.0, 4.0)
+    plt.close(fig)
 
 
 def test_feature_map_title_sits_above_the_map_titles():
-    fig = plot_feature_maps(torch.rand(1, 8, 6, 6), max_maps=8, ncols=8, title="conv1")
+    fig = plots.plot_feature_maps(torch.rand(1, 8, 6, 6), max_maps=8, ncols=8, title="conv1")
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     title_bottom = fig._suptitle.get_window_extent(renderer).y0
