@@ -49,8 +49,14 @@ def runs_dir() -> Path:
 
 
 def checkpoints_dir() -> Path:
-    """Where notebooks save trained models: ``<data_dir>/checkpoints``; created on demand."""
+    """Where notebooks save trained models: ``<data_dir>/checkpoints``; created on demand.
+
+    Quick mode uses ``<data_dir>/checkpoints/quick`` so that running the tests (or a quick demo)
+    never overwrites a model trained in full.
+    """
     path = data_dir() / "checkpoints"
+    if quick_mode():
+        path = path / "quick"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -22,6 +22,16 @@ def test_data_dir_defaults_to_project_data_also_from_notebooks(monkeypatch):
     assert config.data_dir() == root / "data"
 
 
+def test_quick_mode_checkpoints_never_overwrite_full_ones(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNN_COURSE_DATA", str(tmp_path))
+    monkeypatch.setenv("CNN_COURSE_QUICK", "0")
+    full = config.checkpoints_dir()
+    monkeypatch.setenv("CNN_COURSE_QUICK", "1")
+    quick = config.checkpoints_dir()
+    assert full == tmp_path / "checkpoints" and quick.is_dir()
+    assert quick != full and (quick / "fashion_cnn.pt") != (full / "fashion_cnn.pt")
+
+
 @pytest.mark.parametrize("value, expected", [("1", True), ("true", True), ("0", False),
                                              ("", False)])
 def test_quick_mode(monkeypatch, value, expected):
