@@ -347,8 +347,10 @@ def main(argv: list[str] | None = None) -> dict:
         return result
     runs = []
     for i, pipeline in enumerate(order_of_runs(args.repeats)):
-        print(f"run {i + 1}/{2 * args.repeats}: {pipeline} ...", flush=True)
+        print(f"run {i + 1}/{2 * args.repeats}: {pipeline} ...", end=" ", flush=True)
+        start = time.perf_counter()
         runs.append(run_in_subprocess(pipeline, args))
+        print(f"{time.perf_counter() - start:.0f} s", flush=True)
     summary = summarize(runs)
     summary["command"] = " ".join(["benchmarks/bench_exercise.py", *(argv or sys.argv[1:])])
     summary["recipe"] = {**RECIPE, "epochs": args.epochs, "seed": args.seed}
