@@ -345,7 +345,8 @@ def main(argv: list[str] | None = None) -> dict:
                               args.train_size, args.test_size)
         args.worker_out.write_text(json.dumps(result))
         return result
-    runs = []
+    find_data()  # prepares the files once (e.g. from Debian's package), so every run finds
+    runs = []    # them the same way and reports the same source
     for i, pipeline in enumerate(order_of_runs(args.repeats)):
         print(f"run {i + 1}/{2 * args.repeats}: {pipeline} ...", end=" ", flush=True)
         start = time.perf_counter()
