@@ -192,6 +192,40 @@ def fit(
     return history
 
 
+def _forever(batches: Iterable) -> Iterator:
+    """The batches of ``batches``, pass after pass, without end."""
+    while True:
+        yield from batches
+
+
+def train_steps(
+    model: nn.Module,
+    batches: Iterable,
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    steps: int,
+    watch: Iterable[nn.Module] = (),
+    device: torch.device | str | None = None,
+) -> dict[str, list]:
+    """Train for ``steps`` optimizer steps (going over ``batches`` again when they run out) and
+    record every step: for looking inside the first steps of training, not for whole epochs.
+
+    Args:
+        watch: layers (with a ``weight``) whose gradient norm is recorded at every step.
+
+    Returns:
+        ``loss``: the loss of each step's batch (before the step); ``grad_norm``: per step, the
+        norm of the gradient of each watched layer's weight, in the order of ``watch``.
+    """
+    watch = list(watch)
+    record: dict[str, list] = {"loss": [], "grad_norm": []}
+    for _, batch in zip(range(steps), _forever(batches), strict=False):
+        loss, _ = train_one_epoch(model, [batch], loss_fn, optimizer, device, channels_last=False)
+        record["loss"].append(loss)
+        record["grad_norm"].append([layer.weight.grad.norm().item() for layer in watch])
+    return record
+
+
 def extract_features(
     backbone: nn.Module,
     loader: Iterable,
