@@ -263,8 +263,8 @@ class FashionResNet(nn.Module):
     32 channels, 14x14 with 64 and 7x7 with 128 (the first layer of the last two halves the size
     with stride 2 and projects the shortcut), and a linear layer from the flattened 128x7x7 maps
     to the 10 classes, as ``FashionCNN`` ends (torchvision's ResNets average each map to one
-    number first; at 7x7 that learns more slowly here). About as many parameters as
-    ``FashionCNN`` (360,714); trains with the same ``fit`` and recipe.
+    number first; with this recipe that learned more slowly in our short runs). About as many
+    parameters as ``FashionCNN`` (360,714); trains with the same ``fit`` and recipe.
     """
 
     input_shape = (1, 28, 28)

@@ -1,5 +1,5 @@
-"""The training engine: one epoch, evaluation in batches, ``fit`` -> history, feature
-extraction for frozen backbones, checkpoints.
+"""The training engine: one epoch, evaluation in batches, ``fit`` -> history, step-by-step
+records (``train_steps``), feature extraction for frozen backbones, checkpoints.
 
 Works for multi-class models (logits + ``CrossEntropyLoss``) and binary ones (a sigmoid output
 of shape (N, 1) + ``BCELoss``). Loss functions are expected to average over the batch (the
@@ -195,7 +195,12 @@ def fit(
 def _forever(batches: Iterable) -> Iterator:
     """The batches of ``batches``, pass after pass, without end."""
     while True:
-        yield from batches
+        empty = True
+        for batch in batches:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError("train_steps: the batches are empty (an empty dataset?).")
 
 
 def train_steps(
@@ -217,6 +222,8 @@ def train_steps(
         ``loss``: the loss of each step's batch (before the step); ``grad_norm``: per step, the
         norm of the gradient of each watched layer's weight, in the order of ``watch``.
     """
+    if device is not None:
+        model.to(device)
     watch = list(watch)
     record: dict[str, list] = {"loss": [], "grad_norm": []}
     for _, batch in zip(range(steps), _forever(batches), strict=False):

@@ -106,3 +106,10 @@ def test_fashion_resnet_trains_with_the_exercise_recipe(batch):
     optimizer = torch.optim.Adagrad(model.parameters(), lr=0.01)
     record = training.train_steps(model, [batch], nn.CrossEntropyLoss(), optimizer, 30)
     assert record["loss"][-1] < 0.5 * record["loss"][0]
+
+
+def test_train_steps_on_no_batches_says_so():
+    model = deep_stack(depth=1, channels=2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="empty"):
+        training.train_steps(model, [], nn.CrossEntropyLoss(), optimizer, 3)
