@@ -1,5 +1,5 @@
-"""The training engine: one epoch, evaluation in batches, ``fit`` -> history, feature
-extraction for frozen backbones, checkpoints.
+"""The training engine: one epoch, evaluation in batches, ``fit`` -> history, step-by-step
+records (``train_steps``), feature extraction for frozen backbones, checkpoints.
 
 Works for multi-class models (logits + ``CrossEntropyLoss``) and binary ones (a sigmoid output
 of shape (N, 1) + ``BCELoss``). Loss functions are expected to average over the batch (the
@@ -190,6 +190,47 @@ def fit(
         if callback is not None:
             callback(history)
     return history
+
+
+def _forever(batches: Iterable) -> Iterator:
+    """The batches of ``batches``, pass after pass, without end."""
+    while True:
+        empty = True
+        for batch in batches:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError("train_steps: the batches are empty (an empty dataset?).")
+
+
+def train_steps(
+    model: nn.Module,
+    batches: Iterable,
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    steps: int,
+    watch: Iterable[nn.Module] = (),
+    device: torch.device | str | None = None,
+) -> dict[str, list]:
+    """Train for ``steps`` optimizer steps (going over ``batches`` again when they run out) and
+    record every step: for looking inside the first steps of training, not for whole epochs.
+
+    Args:
+        watch: layers (with a ``weight``) whose gradient norm is recorded at every step.
+
+    Returns:
+        ``loss``: the loss of each step's batch (before the step); ``grad_norm``: per step, the
+        norm of the gradient of each watched layer's weight, in the order of ``watch``.
+    """
+    if device is not None:
+        model.to(device)
+    watch = list(watch)
+    record: dict[str, list] = {"loss": [], "grad_norm": []}
+    for _, batch in zip(range(steps), _forever(batches), strict=False):
+        loss, _ = train_one_epoch(model, [batch], loss_fn, optimizer, device, channels_last=False)
+        record["loss"].append(loss)
+        record["grad_norm"].append([layer.weight.grad.norm().item() for layer in watch])
+    return record
 
 
 def extract_features(
