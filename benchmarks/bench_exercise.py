@@ -17,8 +17,7 @@ its own; runs alternate a, b, b, a, ... over ``--repeats`` so that machine noise
 
 Run by hand (not part of the tests; the full run peaks at about 12 GB for the slides' pipeline):
 
-    PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/bench_exercise.py --threads 1 \
-        --json bench_exercise.json
+    python benchmarks/bench_exercise.py --json bench_exercise.json   # add --threads N to pin
 
 Smoke run: add ``--train-size 2000 --test-size 500``. Uses the real Fashion-MNIST when it is in
 the data folder (``cnn-course download fashion-mnist``), else the sample shipped in the package.

@@ -3,7 +3,7 @@ way) vs on features cached once with ``training.extract_features``.
 
 Run by hand (not part of the tests), e.g. on 2 CPU cores:
 
-    PYTHONPATH=. python benchmarks/bench_transfer.py --per-class 8
+    python benchmarks/bench_transfer.py --per-class 8
 
 Uses cats vs dogs when downloaded (``cnn-course download cats-dogs``), else the Fashion-MNIST
 stand-in folder; random weights (speed does not depend on them).
