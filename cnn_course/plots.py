@@ -413,7 +413,7 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
     legend = [plt.Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="red", linewidth=2.5,
                             label="ventana del núcleo")]
     if ph or pw:
-        legend.append(plt.Rectangle((0, 0), 1, 1, facecolor=(0.55, 0.75, 1.0, 0.55),
+        legend.append(plt.Rectangle((0, 0), 1, 1, facecolor=(0.3, 0.41, 0.55),   # as over 0
                                     label="relleno"))
     if missed.any():
         legend.append(plt.Rectangle((0, 0), 1, 1, **_MISSED_STYLE,
