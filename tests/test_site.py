@@ -8,6 +8,7 @@ package and a Chromium (Debian's ``chromium``; Playwright's own browser download
 """
 
 import http.server
+import io
 import os
 import shutil
 import threading
@@ -45,9 +46,20 @@ class Visit:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    index = publish.build_site(tmp_path_factory.mktemp("site") / "site")
-    return index.parent
+def built(tmp_path_factory) -> tuple[Path, str]:
+    """The site's folder and Sphinx's warnings."""
+    warnings = io.StringIO()
+    index = publish.build_site(tmp_path_factory.mktemp("site") / "site", warnings=warnings)
+    return index.parent, warnings.getvalue()
+
+
+@pytest.fixture(scope="module")
+def site(built) -> Path:
+    return built[0]
+
+
+def test_site_builds_without_warnings(built):
+    assert built[1] == ""
 
 
 @pytest.fixture(scope="module")
