@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
@@ -307,7 +308,7 @@ FAVICON_SVG = """\
 
 
 def build_site(out: Path | str | None = None, notebooks_dir: Path | str | None = None, *,
-               warnings: io.TextIOBase | None = None) -> Path:
+               warnings: TextIO | None = None) -> Path:
     """Build the course website from the notebooks' stored outputs (nothing is executed).
 
     Args:
@@ -360,7 +361,7 @@ def _write_sources(source: Path, notebooks: Iterable[NotebookInfo]) -> None:
 
 
 def _run_sphinx(source: Path, built: Path, doctrees: Path,
-                warnings: io.TextIOBase | None) -> None:
+                warnings: TextIO | None) -> None:
     """Build HTML with Sphinx, quietly; raise SiteBuildError with its message on failure."""
     from sphinx.application import Sphinx
     from sphinx.errors import SphinxError
@@ -378,7 +379,11 @@ def _run_sphinx(source: Path, built: Path, doctrees: Path,
 def _replace_folder(built: Path, out: Path) -> None:
     """Move ``built`` to ``out``, replacing a previous site only once the new one is complete."""
     staged = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    shutil.copytree(built, staged, dirs_exist_ok=True)
+    try:
+        shutil.copytree(built, staged, dirs_exist_ok=True)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
     old = out.with_name(f".{out.name}-old")
     if out.exists():
         shutil.rmtree(old, ignore_errors=True)
