@@ -59,6 +59,7 @@ _TIME = re.compile(r"\*\*Tiempo\*\*:?\s*(?P<text>.*?)(?:\n[ \t]*\n|\Z)", re.DOTA
 _SOLUTION_DETAILS = re.compile(
     r"<details[^>]*>\s*<summary[^>]*>\s*Soluci(?:ón|ones|on)\b.*?</details>[ \t]*\n?",
     re.DOTALL | re.IGNORECASE)
+_NBVAL_MARKER = re.compile(r"^[ \t]*# NBVAL_[A-Z_]+[ \t]*\n?", re.MULTILINE)
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
@@ -355,9 +356,17 @@ def _write_sources(source: Path, notebooks: Iterable[NotebookInfo]) -> None:
     (source / "favicon.svg").write_text(FAVICON_SVG, encoding="utf-8")
     for info in notebooks:
         shutil.copyfile(info.path, source / "descargas" / info.path.name)
-        page = static_widgets(nbformat.read(info.path, as_version=4))
+        page = _without_test_markers(static_widgets(nbformat.read(info.path, as_version=4)))
         nbformat.write(page, source / "notebooks" / info.path.name)
     (source / "index.md").write_text(landing_page(notebooks), encoding="utf-8")
+
+
+def _without_test_markers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop nbval's ``# NBVAL_...`` comment lines from code cells: they are not for readers."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = _NBVAL_MARKER.sub("", cell.source)
+    return nb
 
 
 def _run_sphinx(source: Path, built: Path, doctrees: Path,

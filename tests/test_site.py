@@ -152,6 +152,14 @@ def test_every_notebook_and_the_landing_page_are_pages(site):
         assert f"notebooks/{info.path.stem}.html" in pages
 
 
+def test_pages_hide_the_test_markers(site):
+    marked = [i for i in publish.course_map() if "# NBVAL_" in i.path.read_text("utf-8")]
+    assert marked, "no notebook has an nbval marker: this test would prove nothing"
+    for info in marked:
+        page = (site / "notebooks" / f"{info.path.stem}.html").read_text(encoding="utf-8")
+        assert "NBVAL_" not in page and "highlight-ipython3" in page, info.path.name
+
+
 def test_every_page_has_a_title(crawl):
     assert all(v.title.strip() for v in crawl.values()), {n: v.title for n, v in crawl.items()}
     assert crawl["index.html"].title.startswith(publish.SITE_TITLE)
