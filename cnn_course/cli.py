@@ -91,6 +91,30 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _site(args: argparse.Namespace) -> int:
+    from . import publish
+    try:
+        index = publish.build_site(args.out, args.notebooks, warnings=sys.stderr)
+    except (publish.SiteToolsMissingError, publish.SiteBuildError, FileNotFoundError) as err:
+        print(f"cnn-course: {err}", file=sys.stderr)
+        return 2
+    print(f"course site written to {index.parent}; open {index} in a browser, or serve the "
+          f"folder (search snippets need it): python3 -m http.server -d {index.parent}")
+    return 0
+
+
+def _handout(args: argparse.Namespace) -> int:
+    from . import publish
+    try:
+        written = publish.make_handouts(args.out, args.notebooks)
+    except FileNotFoundError as err:
+        print(f"cnn-course: {err}", file=sys.stderr)
+        return 2
+    print(f"{len(written)} student notebooks (solutions removed) written to "
+          f"{written[0].parent}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cnn-course", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="what is installed, the device, data and weights present")
     info.set_defaults(func=_info)
+
+    site = sub.add_parser("site", help="build the course website from the notebooks' stored "
+                          "outputs (offline; needs the site extra)")
+    site.add_argument("--out", type=Path, default=None, help="default: <project>/_site")
+    site.add_argument("--notebooks", type=Path, default=None,
+                      help="the notebooks to publish (default: notebooks/; a handouts folder "
+                      "gives the students' site)")
+    site.set_defaults(func=_site)
+
+    handout = sub.add_parser("handout", help="write the students' notebooks: solutions removed")
+    handout.add_argument("--out", type=Path, default=None, help="default: <project>/handouts")
+    handout.add_argument("--notebooks", type=Path, default=None, help="default: notebooks/")
+    handout.set_defaults(func=_handout)
     return parser
 
 
