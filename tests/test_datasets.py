@@ -92,3 +92,14 @@ def test_quick_mode_takes_a_subset_of_the_full_set(monkeypatch, tmp_path, sample
     monkeypatch.setenv("CNN_COURSE_QUICK", "1")
     data = load_fashion_mnist(tmp_path, debian_dir=sample_gz_dir, train_size=200, test_size=50)
     assert (len(data.train), len(data.test), data.source) == (200, 50, "debian")
+
+
+def test_per_class_subset_is_balanced_seeded_and_checked():
+    labels = torch.tensor([0] * 10 + [1] * 6).unsqueeze(1)  # (N, 1), as BCELoss targets
+    idx = datasets.per_class_subset(labels, 4, seed=0)
+    assert labels[idx].flatten().tolist() == [0] * 4 + [1] * 4
+    assert len(set(idx.tolist())) == 8
+    assert torch.equal(idx, datasets.per_class_subset(labels, 4, seed=0))
+    assert not torch.equal(idx, datasets.per_class_subset(labels, 4, seed=1))
+    with pytest.raises(ValueError, match="class 1 has 6 examples, fewer than the 7"):
+        datasets.per_class_subset(labels, 7)

@@ -199,3 +199,4 @@ def test_status_lists_each_file_and_its_command(no_data):
     assert "Fashion-MNIST:" in text and "shipped sample" in text
     assert "missing (`cnn-course download fashion-mnist`)" in text
     assert "cats vs dogs" in text and "`cnn-course download cats-dogs`" in text
+    assert "EfficientNet-Lite0 ImageNet weights: present" in text  # installed with the course

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from cnn_course import images
+from cnn_course import downloads, images
 from cnn_course.downloads import DatasetNotFoundError
 from cnn_course.images import CatsDogs, UnreadableImageError
 
@@ -160,14 +160,30 @@ def test_unnormalize_undoes_normalize():
 
 
 def test_fashion_stand_in_folders(tmp_path):
-    dest = images.write_fashion_folders(tmp_path / "shoes")
+    dest = images.write_fashion_folders(tmp_path / "shirts", per_class=(100, 50), full=False)
     train = CatsDogs(dest, split="train", classes=images.STAND_IN_FOLDERS)
     test = CatsDogs(dest, split="test", classes=images.STAND_IN_FOLDERS)
     assert (len(train), len(test)) == (200, 100)
-    assert images.STAND_IN_FOLDERS == ("sneaker", "ankle_boot")
+    assert images.STAND_IN_FOLDERS == ("t-shirt_top", "shirt")
     image = images.load_image(train.fpaths[0])
     assert image.shape == (224, 224, 3) and train.fpaths[0].suffix == ".jpg"
     stamp = train.fpaths[0].stat().st_mtime_ns
-    images.write_fashion_folders(dest)  # a complete folder is kept as it is
+    images.write_fashion_folders(dest, per_class=(100, 50), full=False)  # the same: kept
     assert train.fpaths[0].stat().st_mtime_ns == stamp
+    images.write_fashion_folders(dest, per_class=(3, 2), full=False)  # other sizes: rewritten
+    assert len(CatsDogs(dest, split="train", classes=images.STAND_IN_FOLDERS)) == 6
+    assert len(CatsDogs(dest, split="test", classes=images.STAND_IN_FOLDERS)) == 4
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_fashion_stand_in_from_the_full_set_or_the_sample(tmp_path, no_data, sample_gz_dir,
+                                                          any_size, monkeypatch):
+    with pytest.raises(DatasetNotFoundError, match="Fashion-MNIST was not found"):
+        images.write_fashion_folders(tmp_path / "full", per_class=(2, 2), full=True)
+    assert not (tmp_path / "full").exists()
+    sample = images.write_fashion_folders(tmp_path / "auto", per_class=(2, 2))
+    assert str(downloads.SAMPLE_ROOT) in (sample / "done").read_text()
+    monkeypatch.setattr(downloads, "DEBIAN_FASHION_DIR", sample_gz_dir)  # now "installed"
+    full = images.write_fashion_folders(tmp_path / "auto", per_class=(2, 2))
+    assert str(no_data) in (full / "done").read_text()
+    assert len(CatsDogs(full, split="test", classes=images.STAND_IN_FOLDERS)) == 4

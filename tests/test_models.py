@@ -36,3 +36,12 @@ def test_mlp_512_128_64():
 def test_state_dict_uses_the_slides_layer_names():
     names = {k.split(".")[0] for k in FashionCNN().state_dict()}
     assert names == {"conv1", "conv2", "conv3", "conv4", "fc1", "out"}
+
+
+def test_small_cnn_takes_any_image_size():
+    from cnn_course.models import small_cnn
+
+    net = small_cnn()
+    assert count_parameters(net) == 23_649
+    for size in (28, 64):
+        assert net(torch.zeros(2, 3, size, size)).shape == (2, 1)

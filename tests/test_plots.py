@@ -121,3 +121,14 @@ def test_feature_map_title_sits_above_the_map_titles():
     assert [ax.get_title() for ax in fig.axes][:2] == ["canal 0", "canal 1"]
     assert title_bottom >= map_titles_top
     plt.close(fig)
+
+
+def test_accuracy_vs_labels_draws_the_mean_and_a_band_per_method():
+    curves = {"a": {5: [0.7, 0.8], 50: [0.9, 0.9]}, "b": {5: [0.5, 0.6], 50: [0.6, 0.8]}}
+    fig = plots.plot_accuracy_vs_labels(curves, "título")
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == ["a", "b"]
+    assert np.allclose(ax.get_lines()[1].get_ydata(), [0.55, 0.7])
+    assert len(ax.collections) == 2 and ax.get_xscale() == "log"
+    assert "por clase" in ax.get_xlabel() and ax.get_title() == "título"
+    plt.close(fig)

@@ -157,3 +157,31 @@ def test_memory_format_switches_only_inside_the_block():
     assert model.conv3.weight.is_contiguous()
     with training.memory_format(model, channels_last=False):
         assert model.conv3.weight.is_contiguous()
+
+
+def test_accuracy_vs_labels_runs_each_size_and_seed():
+    """Two well-separated clusters: a logistic regression learns them from 2 examples a class,
+    a fixed number of steps whatever the size; the thread count is restored."""
+    torch.manual_seed(0)
+    def clusters(n):
+        x = torch.cat([torch.randn(n, 2) - 3, torch.randn(n, 2) + 3])
+        return x, torch.cat([torch.zeros(n), torch.ones(n)]).unsqueeze(1)
+
+    threads = torch.get_num_threads()
+    results = training.accuracy_vs_labels(
+        lambda: nn.Sequential(nn.Linear(2, 1), nn.Sigmoid()), clusters(20), clusters(50),
+        per_class=(2, 10), seeds=range(3), steps=100, lr=0.1, progress=False)
+    assert list(results) == [2, 10] and all(len(v) == 3 for v in results.values())
+    assert min(min(v) for v in results.values()) > 0.95
+    assert torch.get_num_threads() == threads
+
+
+def test_calibrate_batchnorm_measures_the_data_and_keeps_the_mode():
+    net = nn.Sequential(nn.Conv2d(1, 2, 1), nn.BatchNorm2d(2)).eval()
+    x = torch.randn(32, 1, 4, 4) * 5 + 3
+    training.calibrate_batchnorm(net, TensorBatches(x, torch.zeros(32), 8))
+    bn = net[1]
+    with torch.no_grad():
+        conv = net[0](x)
+    assert torch.allclose(bn.running_mean, conv.mean(dim=(0, 2, 3)), atol=1e-4)
+    assert not bn.training and bn.momentum == 0.1

