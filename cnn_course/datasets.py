@@ -48,6 +48,19 @@ FASHION_CLASSES = (
     "Bag",
     "Ankle boot",
 )
+# The same classes, in the same order, in Spanish (the course's figures and tables).
+FASHION_CLASSES_ES = (
+    "camiseta",
+    "pantalón",
+    "jersey",
+    "vestido",
+    "abrigo",
+    "sandalia",
+    "camisa",
+    "zapatilla",
+    "bolso",
+    "botín",
+)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 

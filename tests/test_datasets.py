@@ -214,3 +214,11 @@ def test_quick_mode_takes_a_subset_of_the_full_set(monkeypatch, tmp_path, sample
     monkeypatch.setenv("CNN_COURSE_QUICK", "1")
     data = load_fashion_mnist(tmp_path, debian_dir=sample_gz_dir, train_size=200, test_size=50)
     assert (len(data.train), len(data.test), data.source) == (200, 50, "debian")
+
+
+def test_spanish_class_names_follow_the_same_order():
+    assert len(datasets.FASHION_CLASSES_ES) == len(datasets.FASHION_CLASSES) == 10
+    assert len(set(datasets.FASHION_CLASSES_ES)) == 10
+    spanish = dict(zip(datasets.FASHION_CLASSES, datasets.FASHION_CLASSES_ES, strict=True))
+    assert (spanish["Shirt"], spanish["T-shirt/top"], spanish["Ankle boot"]) == (
+        "camisa", "camiseta", "botín")
