@@ -160,7 +160,7 @@ def plot_kernels(weight: torch.Tensor, ncols: int = 8, size: float = 1.0, title:
     n = len(kernels)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.2),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.4 + 0.4),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
