@@ -8,8 +8,8 @@ per-epoch figures: loss and accuracy over the whole training set and the whole t
     ``DataLoader(batch_size=32, shuffle=True)``, the training set fetched as one 60,000-image
     batch and the test set as one 10,000-image batch, both evaluated in one forward pass each
     under ``no_grad`` after every epoch.
-(b) ``library``: ``datasets.fashion_loaders`` (images converted once to one float tensor, index
-    batches) and ``training.fit`` (``channels_last``, evaluation in batches of 256 under
+(b) ``library``: ``datasets.fashion_batches`` (images converted once to one float tensor,
+    index batches) and ``training.fit`` (``channels_last``, evaluation in batches of 256 under
     ``inference_mode``).
 
 Each run of one pipeline is its own subprocess, so its peak resident set size (``ru_maxrss``) is
@@ -43,11 +43,11 @@ from torch import nn
 from torchvision import transforms
 from tqdm.auto import tqdm
 
-from cnn_course import config, datasets, models, training
+from cnn_course import config, datasets, downloads, models, training
 
 PIPELINES = ("slides", "library")
-RECIPE = {"model": "FashionCNN", "batch_size": 32, "loss": "CrossEntropyLoss",
-          "optimizer": "Adagrad", "lr": 0.01}
+RECIPE = {"model": "FashionCNN", "batch_size": training.EXERCISE.batch_size,
+          "loss": "CrossEntropyLoss", "optimizer": "Adagrad", "lr": training.EXERCISE.lr}
 FIGURES = ("train_loss", "train_acc", "test_loss", "test_acc")
 SECONDS = ("train_time", "eval_time")
 
@@ -62,9 +62,9 @@ def find_data() -> tuple[Path, str]:
     never a download, so a benchmark does not time the network.
     """
     try:
-        return datasets.find_fashion_mnist(download=False)
-    except datasets.DatasetNotFoundError:
-        return datasets.SAMPLE_ROOT, "sample"
+        return downloads.prepare_fashion_mnist(download=False)
+    except downloads.DatasetNotFoundError:
+        return downloads.SAMPLE_ROOT, "sample"
 
 
 def first(dataset, n: int | None):
@@ -168,18 +168,17 @@ def slides_fit(model, optimizer, data, epochs: int, progress: bool = False) -> d
 
 
 def library_loaders(source: str, train_size: int | None, test_size: int | None, seed: int):
-    """``load_fashion_mnist`` and ``fashion_loaders``: train batches, train eval, test eval."""
+    """``load_fashion_mnist`` and ``fashion_batches``: training batches, test batches."""
     data = datasets.load_fashion_mnist(sample=source == "sample", download=False,
                                        train_size=train_size, test_size=test_size)
-    return datasets.fashion_loaders(data, batch_size=RECIPE["batch_size"], seed=seed)
+    return datasets.fashion_batches(data, batch_size=RECIPE["batch_size"], seed=seed)
 
 
 def library_fit(model, optimizer, loaders, epochs: int, progress: bool = False) -> dict:
     """``training.fit`` with the slides' per-epoch evaluation of the whole training set."""
-    train_loader, train_eval_loader, test_loader = loaders
+    train_loader, test_loader = loaders
     history = training.fit(model, train_loader, test_loader, nn.CrossEntropyLoss(), optimizer,
-                           epochs, train_eval_loader=train_eval_loader, progress=False,
-                           batch_progress=progress)
+                           epochs, progress=progress)
     return {key: history[key] for key in FIGURES + SECONDS}
 
 
@@ -205,7 +204,7 @@ def run_pipeline(pipeline: str, epochs: int = 1, seed: int = 0, threads: int | N
         fit, n_test = slides_fit, len(data[2][1])
     else:
         data = library_loaders(source, train_size, test_size, seed)
-        fit, n_test = library_fit, len(data[2].dataset)
+        fit, n_test = library_fit, len(data[1].dataset)
     setup_time = time.perf_counter() - start
     model, optimizer = new_model(seed, threads)
     result = {

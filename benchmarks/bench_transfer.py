@@ -1,5 +1,5 @@
 """Seconds per head epoch for the frozen-VGG16 transfer model: through the backbone (the slides'
-way) vs on features cached once with ``training.extract_features``.
+way) vs on features cached once with ``training.predict``.
 
 Run by hand (not part of the tests), e.g. on 2 CPU cores:
 
@@ -18,17 +18,17 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from cnn_course import config, datasets, models, training
+from cnn_course import config, datasets, downloads, images, models, training
 
 
-def image_dataset(split: str, per_class: int) -> datasets.CatsDogs:
+def image_dataset(split: str, per_class: int) -> images.CatsDogs:
     """Cats vs dogs if downloaded, else the two-class Fashion-MNIST stand-in."""
     try:
-        return datasets.CatsDogs(datasets.find_cats_dogs(), split=split, limit=per_class)
-    except datasets.DatasetNotFoundError:
-        folder = datasets.write_fashion_folders(config.data_dir() / "fashion_two_class")
-        return datasets.CatsDogs(folder, split=split, limit=per_class,
-                                 classes=datasets.STAND_IN_FOLDERS)
+        return images.CatsDogs(downloads.find_cats_dogs(), split=split, limit=per_class)
+    except downloads.DatasetNotFoundError:
+        folder = images.write_fashion_folders(config.data_dir() / "fashion_two_class")
+        return images.CatsDogs(folder, split=split, limit=per_class,
+                               classes=images.STAND_IN_FOLDERS)
 
 
 def main() -> None:
@@ -58,7 +58,7 @@ def main() -> None:
     full_epoch = time.perf_counter() - start
 
     start = time.perf_counter()
-    features, targets = training.extract_features(
+    features, targets = training.predict(
         backbone, DataLoader(data, batch_size=args.batch_size), device, progress=False)
     sync()
     extraction = time.perf_counter() - start

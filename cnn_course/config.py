@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+__all__ = ["checkpoints_dir", "data_dir", "get_device", "project_root", "quick_mode", "run_info",
+           "runs_dir", "seed_everything"]
+
 _TRUE = {"1", "true", "yes", "on"}
 
 

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision.models import VGG16_Weights, vgg16
+from torchvision.models import vgg16
+
+from .downloads import VGG16_FILE, WeightsNotFoundError, download_vgg16_weights
+
+__all__ = [
+    "FashionCNN", "FashionResNet", "MLP", "ResLayer", "count_parameters", "deep_stack",
+    "vgg16_parts", "vgg16_transfer",
+]
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -92,47 +99,6 @@ class FashionCNN(nn.Module):
 
 
 # ---------------------------------------------------------------- transfer learning: VGG16
-
-VGG16_URL = VGG16_Weights.IMAGENET1K_V1.url  # torchvision's ImageNet weights (528 MB)
-VGG16_FILE = VGG16_URL.rsplit("/", 1)[-1]  # vgg16-397923af.pth
-VGG16_HASH_PREFIX = VGG16_FILE.split("-")[-1].split(".")[0]  # first hex digits of its sha256
-
-
-class WeightsNotFoundError(FileNotFoundError):
-    """Pretrained weights are neither on this machine nor downloadable now."""
-
-
-def vgg16_weights_path() -> Path:
-    """Where torchvision keeps the ImageNet VGG16 weights: ``<torch hub dir>/checkpoints/``
-    (``~/.cache/torch/hub`` unless ``TORCH_HOME`` says otherwise)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / VGG16_FILE
-
-
-def download_vgg16_weights(progress: bool = True) -> tuple[Path, bool]:
-    """Put torchvision's ImageNet VGG16 weights in the torch hub cache (checked by sha256
-    prefix, written through a temporary file).
-
-    Returns:
-        (path, whether it was downloaded now): weights already there are left alone.
-
-    Raises:
-        WeightsNotFoundError: the download failed; the message says how else to get them.
-    """
-    path = vgg16_weights_path()
-    if path.is_file():
-        return path, False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        torch.hub.download_url_to_file(VGG16_URL, str(path), hash_prefix=VGG16_HASH_PREFIX,
-                                       progress=progress)
-    except (OSError, RuntimeError) as err:  # URLError is an OSError; a bad hash a RuntimeError
-        raise WeightsNotFoundError(
-            f"Could not get the ImageNet VGG16 weights ({err}). Run `cnn-course download vgg16` "
-            f"with internet, or copy the file {VGG16_FILE} ({VGG16_URL}) into "
-            f"{path.parent}. Without them, vgg16_transfer(weights=None) gives random "
-            "weights.") from err
-    return path, True
-
 
 def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A state dict from ``path`` (a bare one, or a ``training.save_checkpoint`` file)."""

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 
 import torch
 
+__all__ = ["conv2d_im2col", "conv2d_naive", "im2col", "output_size", "pad2d", "pool2d"]
+
 Pair = int | tuple[int, int]
 
 

@@ -1,5 +1,6 @@
-"""The training engine: one epoch, evaluation in batches, ``fit`` -> history, step-by-step
-records (``train_steps``), feature extraction for frozen backbones, checkpoints.
+"""The training engine: the exercise's recipe, one epoch, evaluation in batches, ``fit`` ->
+history, step-by-step records (``train_steps``), ``predict`` (outputs or features of a whole
+loader), checkpoints.
 
 Works for multi-class models (logits + ``CrossEntropyLoss``) and binary ones (a sigmoid output
 of shape (N, 1) + ``BCELoss``). Loss functions are expected to average over the batch (the
@@ -16,20 +17,76 @@ rounding; ``channels_last=False`` gives the plain path.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
+
+from . import config
+from .datasets import EVAL_BATCH_SIZE, FashionData, TensorBatches, fashion_batches
+from .downloads import atomic_write
+
+__all__ = [
+    "EXERCISE", "HISTORY_KEYS", "History", "Recipe", "evaluate", "fit", "load_checkpoint",
+    "memory_format", "predict", "save_checkpoint", "save_history", "train_one_epoch",
+    "train_steps", "train_with_recipe",
+]
 
 History = dict[str, list[float]]
 HISTORY_KEYS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr",
                 "train_time", "eval_time")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the slides' exercise trains on Fashion-MNIST: cross-entropy and Adagrad, plus these
+    numbers. ``dataclasses.replace(EXERCISE, epochs=5)`` gives a variant."""
+
+    batch_size: int = 32    # images per training batch (the slides' "bandeja")
+    lr: float = 0.01        # Adagrad's learning rate
+    epochs: int = 20        # passes over the training set
+    quick_epochs: int = 2   # epochs in quick mode (CNN_COURSE_QUICK=1: CI, live demos)
+    seed: int = 0           # seeds the initial weights (call seed_everything) and the shuffles
+
+    def epochs_to_run(self) -> int:
+        """``epochs``, or ``quick_epochs`` in quick mode."""
+        return self.quick_epochs if config.quick_mode() else self.epochs
+
+    def record(self, model: nn.Module, data: FashionData, device: torch.device | str) -> dict:
+        """The recipe as saved beside a trained model: these numbers, the loss and optimizer,
+        the model, the data and the device."""
+        return {"model": type(model).__name__, "loss": "CrossEntropyLoss",
+                "optimizer": "Adagrad", **asdict(self), "epochs": self.epochs_to_run(),
+                "device": str(device), "data_source": data.source,
+                "train_size": len(data.train), "test_size": len(data.test),
+                "quick": config.quick_mode()}
+
+
+EXERCISE = Recipe()
+
+
+def train_with_recipe(model: nn.Module, data: FashionData, recipe: Recipe = EXERCISE,
+                      device: torch.device | str | None = None,
+                      callback: Callable[[History], None] | None = None,
+                      progress: bool = True) -> tuple[History, torch.optim.Optimizer]:
+    """Train ``model`` on ``data`` with ``recipe`` (seed first, then build the model, so that
+    the initial weights repeat): batches of ``batch_size`` shuffled with ``seed``, cross-entropy,
+    Adagrad, ``epochs_to_run()`` epochs of ``fit``.
+
+    Returns:
+        (history, optimizer), the optimizer for checkpoints and for looking at Adagrad's state.
+    """
+    train_batches, test_batches = fashion_batches(data, recipe.batch_size, recipe.seed)
+    optimizer = torch.optim.Adagrad(model.parameters(), lr=recipe.lr)
+    history = fit(model, train_batches, test_batches, nn.CrossEntropyLoss(), optimizer,
+                  recipe.epochs_to_run(), device=device, callback=callback, progress=progress)
+    return history, optimizer
 
 
 def _correct(outputs: torch.Tensor, targets: torch.Tensor) -> int:
@@ -71,7 +128,7 @@ def train_one_epoch(
     progress: bool = False,
     channels_last: bool = True,
 ) -> tuple[float, float]:
-    """Train ``model`` for one pass over ``loader``; batches are moved to ``device`` here.
+    """One pass over ``loader``, the slides' loop; batches are moved to ``device`` here.
 
     ``channels_last`` runs the convolutions in the faster layout (see ``memory_format``).
 
@@ -84,15 +141,14 @@ def train_one_epoch(
     with memory_format(model, channels_last):
         for images, targets in tqdm(loader, desc="train", leave=False, disable=not progress):
             images, targets = _to((images, targets), device)
-            outputs = model(images)
-            loss = loss_fn(outputs, targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            n = len(targets)
-            total_loss += loss.item() * n
+            outputs = model(images)             # 1. forward pass
+            loss = loss_fn(outputs, targets)    # 2. loss
+            optimizer.zero_grad()               # 3. zero the gradients
+            loss.backward()                     # 4. backward pass
+            optimizer.step()                    # 5. update the weights
+            total_loss += loss.item() * len(targets)
             correct += _correct(outputs.detach(), targets)
-            seen += n
+            seen += len(targets)
     return total_loss / max(seen, 1), correct / max(seen, 1)
 
 
@@ -121,14 +177,23 @@ def evaluate(
         for images, targets in loader:
             images, targets = _to((images, targets), device)
             outputs = model(images)
-            n = len(targets)
-            total_loss += loss_fn(outputs, targets).item() * n
+            total_loss += loss_fn(outputs, targets).item() * len(targets)
             correct += _correct(outputs, targets)
-            seen += n
+            seen += len(targets)
     model.train(was_training)
     if seen == 0:
         raise ValueError("evaluate: the loader gave no samples (an empty dataset?).")
     return total_loss / seen, correct / seen
+
+
+def _in_order(loader: Iterable) -> Iterable:
+    """The samples of a training loader in order, in batches of ``EVAL_BATCH_SIZE``, for
+    evaluation: no shuffle is drawn, so the next epochs see the batches they would anyway."""
+    if isinstance(loader, TensorBatches):
+        return TensorBatches(loader.images, loader.labels, EVAL_BATCH_SIZE)
+    if isinstance(loader, DataLoader):
+        return DataLoader(loader.dataset, batch_size=EVAL_BATCH_SIZE)
+    return loader
 
 
 def fit(
@@ -139,22 +204,19 @@ def fit(
     optimizer: torch.optim.Optimizer,
     epochs: int,
     device: torch.device | str | None = None,
-    scheduler=None,
-    train_eval_loader: Iterable | None = None,
+    eval_train: bool = True,
     callback: Callable[[History], None] | None = None,
     progress: bool = True,
-    batch_progress: bool = False,
     channels_last: bool = True,
 ) -> History:
     """Train for ``epochs`` and record, per epoch, what the slides track.
 
-    After each epoch the model is evaluated on the training set (``train_eval_loader``, default
-    ``train_loader``) and on ``test_loader``, as the slides do: clean figures with the epoch's
-    final weights. ``train_eval_loader=False`` keeps the cheaper running figures instead.
-
     Args:
+        eval_train: after each epoch evaluate the whole training set too (in order, in batches
+            of ``EVAL_BATCH_SIZE``), as the slides do: clean figures with the epoch's final
+            weights. ``False`` keeps the cheaper running figures of ``train_one_epoch``.
         callback: called with the history after every epoch (e.g. ``plots.LivePlot()``).
-        progress, batch_progress: a progress bar over epochs, and one over each epoch's batches.
+        progress: a progress bar over the epochs.
         channels_last: train and evaluate in the faster ``channels_last`` layout (the model is
             back in the default layout when ``fit`` returns); ``False`` for the plain path.
 
@@ -166,27 +228,22 @@ def fit(
     if device is not None:
         model.to(device)
     history: History = {key: [] for key in HISTORY_KEYS}
+    train_eval = _in_order(train_loader)
     bar = tqdm(range(epochs), desc="epochs", disable=not progress)
     for _ in bar:
         history["lr"].append(optimizer.param_groups[0]["lr"])
         start = time.perf_counter()
-        running = train_one_epoch(model, train_loader, loss_fn, optimizer, device,
-                                  batch_progress, channels_last)
+        train_figures = train_one_epoch(model, train_loader, loss_fn, optimizer, device,
+                                        channels_last=channels_last)
         middle = time.perf_counter()
-        if train_eval_loader is False:
-            train_loss, train_acc = running
-        else:
-            train_loss, train_acc = evaluate(model, train_eval_loader or train_loader, loss_fn,
-                                             device, channels_last)
-        test_loss, test_acc = evaluate(model, test_loader, loss_fn, device, channels_last)
-        if scheduler is not None:
-            scheduler.step()
-        for key, value in zip(HISTORY_KEYS[:4], (train_loss, train_acc, test_loss, test_acc),
-                              strict=False):
+        if eval_train:
+            train_figures = evaluate(model, train_eval, loss_fn, device, channels_last)
+        test_figures = evaluate(model, test_loader, loss_fn, device, channels_last)
+        figures = (*train_figures, *test_figures, middle - start, time.perf_counter() - middle)
+        for key, value in zip(HISTORY_KEYS[:4] + HISTORY_KEYS[5:], figures, strict=True):
             history[key].append(value)
-        history["train_time"].append(middle - start)
-        history["eval_time"].append(time.perf_counter() - middle)
-        bar.set_postfix(train_loss=f"{train_loss:.4f}", test_acc=f"{test_acc:.4f}")
+        bar.set_postfix(train_loss=f"{history['train_loss'][-1]:.4f}",
+                        test_acc=f"{history['test_acc'][-1]:.4f}")
         if callback is not None:
             callback(history)
     return history
@@ -233,37 +290,32 @@ def train_steps(
     return record
 
 
-def extract_features(
-    backbone: nn.Module,
+def predict(
+    model: nn.Module,
     loader: Iterable,
     device: torch.device | str | None = None,
-    progress: bool = True,
+    progress: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run ``backbone`` over a whole loader once, in batches and inference mode.
+    """Run ``model`` over a whole loader once, in batches and inference mode: its outputs (the
+    predictions of a classifier, the features of a backbone) and the targets.
 
-    For a frozen backbone (transfer learning) its outputs never change, so they can be
-    computed once and the head trained on them (``TensorBatches(features, targets)`` and
-    ``fit``), which skips the expensive part of every epoch.
+    For a frozen backbone (transfer learning) the outputs never change, so they can be computed
+    once and the head trained on them (``TensorBatches(features, targets)`` and ``fit``), which
+    skips the expensive part of every epoch.
 
     Returns:
         (outputs, targets) concatenated on the CPU, as ordinary tensors (usable for training).
     """
-    was_training = backbone.training
-    backbone.eval()
+    was_training = model.training
+    model.eval()
     outputs, targets = [], []
     with torch.inference_mode():
-        for images, target in tqdm(loader, desc="features", disable=not progress):
-            outputs.append(backbone(_to((images,), device)[0]).cpu())
+        for images, target in tqdm(loader, desc="predict", disable=not progress):
+            outputs.append(model(_to((images,), device)[0]).cpu())
             targets.append(target)
-    backbone.train(was_training)
+    model.train(was_training)
     # torch.cat outside inference mode gives ordinary tensors, which autograd accepts
     return torch.cat(outputs), torch.cat(targets)
-
-
-def predict(model: nn.Module, loader: Iterable, device: torch.device | str | None = None
-            ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Model outputs and targets for a whole loader, concatenated (under inference mode)."""
-    return extract_features(model, loader, device, progress=False)
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -274,7 +326,6 @@ def save_checkpoint(path: str | Path, model: nn.Module,
                     history: History | None = None, recipe: dict | None = None) -> Path:
     """Save model and optimizer state, history and recipe, through a temporary file and a move."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         "model": model.state_dict(),
         "model_class": type(model).__name__,
@@ -282,15 +333,8 @@ def save_checkpoint(path: str | Path, model: nn.Module,
         "history": history or {},
         "recipe": recipe or {},
     }
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_write(path) as tmp:
         torch.save(state, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 
@@ -309,7 +353,7 @@ def load_checkpoint(path: str | Path, model: nn.Module,
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"No checkpoint at {path}. Train one first: run notebook 06 or `cnn-course train`.")
+            f"No checkpoint at {path}. Train one first: run notebook 06b or `cnn-course train`.")
     state = torch.load(path, map_location=map_location, weights_only=False)
     if state.get("model_class") not in (None, type(model).__name__):
         raise ValueError(f"{path} holds a {state['model_class']}, not a {type(model).__name__}.")

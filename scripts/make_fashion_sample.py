@@ -14,7 +14,7 @@ import struct
 import torch
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
-from cnn_course import datasets
+from cnn_course import downloads
 
 PER_CLASS = {"train": 100, "t10k": 50}
 LICENSE = """Fashion-MNIST sample (1000 training and 500 test images, 100 and 50 per class,
@@ -47,9 +47,9 @@ def first_per_class(labels: torch.Tensor, per_class: int) -> torch.Tensor:
 
 
 def main() -> None:
-    root, source = datasets.find_fashion_mnist(download=False)
-    raw = datasets.raw_folder(root)
-    out = datasets.raw_folder(datasets.SAMPLE_ROOT)
+    root, source = downloads.prepare_fashion_mnist(download=False)
+    raw = downloads.raw_folder(root)
+    out = downloads.raw_folder(downloads.SAMPLE_ROOT)
     out.mkdir(parents=True, exist_ok=True)
     for split, per_class in PER_CLASS.items():
         images = read_image_file(str(raw / f"{split}-images-idx3-ubyte"))
@@ -61,7 +61,7 @@ def main() -> None:
         (out / f"{split}-labels-idx1-ubyte").write_bytes(
             struct.pack(">II", 2049, n) + labels[keep].numpy().astype("uint8").tobytes())
         print(f"{split}: {n} images from {source} ({raw})")
-    (datasets.SAMPLE_ROOT / "LICENSE").write_text(LICENSE)
+    (downloads.SAMPLE_ROOT / "LICENSE").write_text(LICENSE)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 import json
 
-from cnn_course import cli
+from cnn_course import cli, downloads
 
 
 def test_train_quick_writes_history_curves_checkpoint(tmp_path, capsys):
@@ -24,12 +24,9 @@ def test_download_without_any_source_fails_clearly(no_data, capsys):
     assert "apt-get install dataset-fashion-mnist" in err
 
 
-def test_download_prepares_from_debian(tmp_path, sample_gz_dir, monkeypatch, capsys):
-    from cnn_course import datasets
-    monkeypatch.setattr(datasets, "FASHION_FILES",
-                        {k: (m, None) for k, (m, _) in datasets.FASHION_FILES.items()})
+def test_download_prepares_from_debian(tmp_path, sample_gz_dir, any_size, monkeypatch, capsys):
     monkeypatch.setenv("CNN_COURSE_DATA", str(tmp_path / "d"))
-    monkeypatch.setattr(datasets, "DEBIAN_FASHION_DIR", sample_gz_dir)
+    monkeypatch.setattr(downloads, "DEBIAN_FASHION_DIR", sample_gz_dir)
     assert cli.main(["download", "fashion-mnist"]) == 0
     assert "from debian" in capsys.readouterr().out
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torchvision.datasets import FashionMNIST
 
-from cnn_course import config, datasets, training
+from cnn_course import config, datasets, downloads, training
 from cnn_course.models import FashionResNet, ResLayer, count_parameters, deep_stack
 
 
@@ -72,7 +72,7 @@ def test_deep_stacks_differ_only_in_the_shortcut():
 @pytest.fixture(scope="module")
 def batch() -> tuple[torch.Tensor, torch.Tensor]:
     """32 real Fashion-MNIST images and labels, from the sample shipped in the package."""
-    images, labels = datasets.to_tensors(FashionMNIST(str(datasets.SAMPLE_ROOT), train=True))
+    images, labels = datasets.to_tensors(FashionMNIST(str(downloads.SAMPLE_ROOT), train=True))
     return images[:32], labels[:32]
 
 

@@ -3,6 +3,7 @@ from torch import nn
 
 from cnn_course import config, datasets, models, training
 from cnn_course.datasets import TensorBatches
+from cnn_course.downloads import SAMPLE_ROOT
 
 
 def _data(n=50, binary=False):
@@ -39,17 +40,15 @@ def test_evaluate_binary_sigmoid_model():
 
 
 def test_fit_history_and_learning():
-    data = datasets.load_fashion_mnist(sample=True, root=datasets.SAMPLE_ROOT / "x",
-                                       debian_dir=datasets.SAMPLE_ROOT / "x")
+    data = datasets.load_fashion_mnist(sample=True, root=SAMPLE_ROOT / "x",
+                                       debian_dir=SAMPLE_ROOT / "x")
     config.seed_everything(0)
-    train, train_eval, test = datasets.fashion_loaders(data, batch_size=32)
+    train, test = datasets.fashion_batches(data, batch_size=32)
     model = models.FashionCNN()
     opt = torch.optim.Adagrad(model.parameters(), lr=0.01)
     seen = []
     history = training.fit(model, train, test, nn.CrossEntropyLoss(), opt, epochs=2,
-                           train_eval_loader=train_eval,
-                           callback=lambda h: seen.append(len(h["lr"])),
-                           progress=False)
+                           callback=lambda h: seen.append(len(h["lr"])), progress=False)
     assert set(history) == set(training.HISTORY_KEYS)
     assert all(len(v) == 2 for v in history.values()) and seen == [1, 2]
     assert history["lr"] == [0.01, 0.01]
@@ -91,7 +90,7 @@ def test_checkpoint_round_trip(tmp_path):
 
 def test_load_checkpoint_errors(tmp_path):
     import pytest
-    with pytest.raises(FileNotFoundError, match="notebook 06 or `cnn-course train`"):
+    with pytest.raises(FileNotFoundError, match="notebook 06b or `cnn-course train`"):
         training.load_checkpoint(tmp_path / "missing.pt", models.FashionCNN())
     path = training.save_checkpoint(tmp_path / "mlp.pt", models.MLP())
     with pytest.raises(ValueError, match="holds a MLP, not a FashionCNN"):

@@ -1,9 +1,9 @@
-"""Transfer learning: image folders (CatsDogs), the cats-dogs and VGG16 downloads, the frozen
-VGG16 model, cached features. The VGG16 tests run few 224x224 images (each ~15 GFLOP on CPU)."""
+"""Transfer learning: the cats-dogs and VGG16 downloads, the frozen VGG16 model, cached
+features (reading images and CatsDogs: test_images). The VGG16 tests run few 224x224 images
+(each ~15 GFLOP on CPU)."""
 
 import functools
 import threading
-import urllib.error
 import zipfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,175 +16,13 @@ import torchvision
 from torch import nn
 from torch.utils.data import DataLoader
 
-from cnn_course import cli, datasets, models, training
-from cnn_course.datasets import (
-    CatsDogs,
-    CorruptDatasetError,
-    DatasetNotFoundError,
-    TensorBatches,
-    UnreadableImageError,
-)
-from cnn_course.models import WeightsNotFoundError, count_parameters, vgg16_transfer
+from cnn_course import cli, downloads, images, models, training
+from cnn_course.datasets import TensorBatches
+from cnn_course.downloads import CorruptDatasetError, DatasetNotFoundError, WeightsNotFoundError
+from cnn_course.images import CatsDogs
+from cnn_course.models import count_parameters, vgg16_transfer
 
-RED_NORMALISED = [(1 - 0.485) / 0.229, (0 - 0.456) / 0.224, (0 - 0.406) / 0.225]
-
-
-def _write(path: Path, image: np.ndarray) -> Path:
-    """Write an image (OpenCV's BGR / BGRA / gray order) to ``path``, creating folders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(path), image)
-    return path
-
-
-def _colour(bgr, size=(40, 30)) -> np.ndarray:
-    return np.full((*size, 3), bgr, dtype=np.uint8)
-
-
-@pytest.fixture
-def folder(tmp_path) -> Path:
-    """cats/ with JPEG, PNG, grayscale and RGBA files; dogs/ with JPEGs and a text file."""
-    root = tmp_path / "pets"
-    _write(root / "cats" / "cat.1.jpg", _colour((0, 0, 255)))
-    _write(root / "cats" / "cat.2.png", _colour((255, 0, 0)))
-    _write(root / "cats" / "cat.3.png", np.full((50, 20), 128, dtype=np.uint8))  # grayscale
-    rgba = np.zeros((30, 30, 4), dtype=np.uint8)
-    rgba[..., 1], rgba[..., 3] = 255, 100
-    _write(root / "cats" / "cat.4.png", rgba)
-    for i in range(4):
-        _write(root / "dogs" / f"dog.{i}.JPG", _colour((0, 60 * i, 0)))
-    (root / "dogs" / "notes.txt").write_text("not an image")
-    return root
-
-
-# ---------------------------------------------------------------- reading images
-
-
-def test_items_are_normalised_float_images_and_float_targets(folder):
-    ds = CatsDogs(folder)
-    assert len(ds) == 8 and ds.classes == ("cats", "dogs")
-    assert sorted(ds.targets) == [0] * 4 + [1] * 4
-    for i in range(len(ds)):
-        image, target = ds[i]
-        assert image.shape == (3, 224, 224) and image.dtype == torch.float32
-        assert target.shape == (1,) and target.dtype == torch.float32
-        assert image.device.type == "cpu"
-        assert target.item() == float(ds.fpaths[i].parent.name == "dogs")
-
-
-def test_a_pure_red_image_is_largest_in_channel_0(tmp_path):
-    root = tmp_path / "red"
-    _write(root / "cats" / "red.png", _colour((0, 0, 255)))  # OpenCV writes BGR: this is red
-    _write(root / "dogs" / "blue.png", _colour((255, 0, 0)))
-    ds = CatsDogs(root)
-    red, _ = ds[ds.targets.index(0)]
-    assert torch.allclose(red.mean(dim=(1, 2)), torch.tensor(RED_NORMALISED), atol=1e-5)
-    assert (red[0] > red[1]).all() and (red[0] > red[2]).all()
-    blue, _ = ds[ds.targets.index(1)]
-    assert (blue[2] > blue[0]).all()
-
-
-def test_grayscale_rgba_and_png_become_three_channel_rgb(folder):
-    gray = datasets.load_image(folder / "cats" / "cat.3.png")
-    rgba = datasets.load_image(folder / "cats" / "cat.4.png")
-    assert gray.shape == (50, 20, 3) and (gray == 128).all()
-    assert rgba.shape == (30, 30, 3) and (rgba[..., 1] == 255).all()
-    assert gray.dtype == rgba.dtype == np.uint8
-
-
-def test_unreadable_file_names_itself(folder):
-    broken = folder / "dogs" / "dog.9.jpg"
-    broken.write_bytes(b"\xff\xd8 this is not really a jpeg")
-    (folder / "dogs" / "dog.10.png").write_bytes(b"")
-    ds = CatsDogs(folder)
-    index = ds.fpaths.index(broken)
-    with pytest.raises(UnreadableImageError, match="dog.9.jpg.*skip_unreadable=True"):
-        ds[index]
-
-
-def test_unreadable_files_skipped_on_request_with_a_count(folder):
-    (folder / "dogs" / "dog.9.jpg").write_bytes(b"\xff\xd8 this is not really a jpeg")
-    (folder / "dogs" / "dog.10.png").write_bytes(b"")
-    with pytest.warns(UserWarning, match="skipped 2 unreadable"):
-        ds = CatsDogs(folder, skip_unreadable=True)
-    assert len(ds) == 8 and len(ds.skipped) == 2
-    assert all(ds[i][0].shape == (3, 224, 224) for i in range(len(ds)))
-
-
-def test_empty_class_folder_says_what_it_found(folder):
-    for f in (folder / "dogs").glob("*.JPG"):
-        f.unlink()
-    with pytest.raises(DatasetNotFoundError, match=r"holds no images.*found: notes.txt"):
-        CatsDogs(folder)
-
-
-def test_missing_class_folder_lists_the_folders_there(tmp_path):
-    _write(tmp_path / "pets" / "cat" / "a.jpg", _colour((1, 2, 3)))
-    _write(tmp_path / "pets" / "dogs" / "b.jpg", _colour((1, 2, 3)))
-    with pytest.raises(DatasetNotFoundError, match=r"'cats/'.*found: cat/, dogs/"):
-        CatsDogs(tmp_path / "pets")
-    with pytest.raises(DatasetNotFoundError, match="does not exist.*download cats-dogs"):
-        CatsDogs(tmp_path / "nowhere")
-
-
-def test_limit_takes_a_seeded_balanced_subset(tmp_path):
-    for i in range(20):
-        _write(tmp_path / "cats" / f"cat.{i}.jpg", _colour((i, 0, 0), (8, 8)))
-        _write(tmp_path / "dogs" / f"dog.{i}.jpg", _colour((0, i, 0), (8, 8)))
-    a = CatsDogs(tmp_path, limit=5)
-    assert len(a) == 10 and a.targets.count(0) == a.targets.count(1) == 5
-    assert a.fpaths == CatsDogs(tmp_path, limit=5).fpaths
-    assert set(a.fpaths) != set(CatsDogs(tmp_path, limit=5, seed=11).fpaths)
-    assert a.targets[:10] != sorted(a.targets[:10])  # shuffled, not cats then dogs
-    assert len(CatsDogs(tmp_path, limit=100)) == 40
-
-
-@pytest.mark.parametrize("layout, split", [
-    ("training_set/training_set", "train"),
-    ("test_set/test_set", "test"),
-    ("train", "train"),
-    ("validation", "validation"),
-    ("test", "test"),
-])
-def test_split_layouts(tmp_path, layout, split):
-    for name in ("cats", "dogs"):
-        _write(tmp_path / layout / name / "x.jpg", _colour((9, 9, 9)))
-    assert len(CatsDogs(tmp_path, split=split)) == 2
-    if "/" in layout:  # the Kaggle zip's doubled folder is entered by itself
-        assert len(CatsDogs(tmp_path / layout.split("/")[0])) == 2
-
-
-def test_unknown_or_absent_split(tmp_path):
-    _write(tmp_path / "train" / "cats" / "x.jpg", _colour((9, 9, 9)))
-    with pytest.raises(ValueError, match="split must be one of"):
-        CatsDogs(tmp_path, split="dev")
-    with pytest.raises(DatasetNotFoundError, match=r"No 'test' split.*found: train/"):
-        CatsDogs(tmp_path, split="test")
-
-
-def test_batches_through_a_dataloader(folder):
-    images, targets = next(iter(DataLoader(CatsDogs(folder), batch_size=3)))
-    assert images.shape == (3, 3, 224, 224) and targets.shape == (3, 1)
-
-
-def test_unnormalize_undoes_normalize():
-    x = torch.rand(2, 3, 5, 5)
-    assert torch.allclose(datasets.imagenet_unnormalize(datasets.imagenet_normalize(x)), x,
-                          atol=1e-6)
-
-
-def test_fashion_stand_in_folders(tmp_path):
-    dest = datasets.write_fashion_folders(tmp_path / "shoes")
-    train = CatsDogs(dest, split="train", classes=datasets.STAND_IN_FOLDERS)
-    test = CatsDogs(dest, split="test", classes=datasets.STAND_IN_FOLDERS)
-    assert (len(train), len(test)) == (200, 100)
-    assert datasets.STAND_IN_FOLDERS == ("sneaker", "ankle_boot")
-    image = datasets.load_image(train.fpaths[0])
-    assert image.shape == (224, 224, 3) and train.fpaths[0].suffix == ".jpg"
-    stamp = train.fpaths[0].stat().st_mtime_ns
-    datasets.write_fashion_folders(dest)  # a complete folder is kept as it is
-    assert train.fpaths[0].stat().st_mtime_ns == stamp
-    assert not list(tmp_path.glob("*.part"))
-
+from .test_images import _colour
 
 # ---------------------------------------------------------------- downloading cats vs dogs
 
@@ -229,13 +67,13 @@ def _dead_url() -> str:
 def test_download_extracts_then_does_nothing_the_second_time(tmp_path, mirror):
     url, size = mirror
     root = tmp_path / "data"
-    folder, done = datasets.download_cats_dogs(root, url, expected_size=size, progress=False)
+    folder, done = downloads.download_cats_dogs(root, url, expected_size=size, progress=False)
     assert done and folder == root / "cats_and_dogs_filtered"
     assert len(CatsDogs(folder, split="train")) == 4
     assert len(CatsDogs(folder, split="validation")) == 4
-    assert datasets.find_cats_dogs(root) == folder
+    assert downloads.find_cats_dogs(root) == folder
     assert sorted(p.name for p in root.iterdir()) == ["cats_and_dogs_filtered"]  # no zip, no tmp
-    again = datasets.download_cats_dogs(root, _dead_url(), progress=False)
+    again = downloads.download_cats_dogs(root, _dead_url(), progress=False)
     assert again == (folder, False)
 
 
@@ -243,27 +81,27 @@ def test_download_size_mismatch_leaves_nothing_behind(tmp_path, mirror):
     url, size = mirror
     root = tmp_path / "data"
     with pytest.raises(CorruptDatasetError, match=f"but expected {size + 1}"):
-        datasets.download_cats_dogs(root, url, expected_size=size + 1, progress=False)
+        downloads.download_cats_dogs(root, url, expected_size=size + 1, progress=False)
     assert list(root.iterdir()) == []
 
 
 def test_download_offline_says_what_to_do(tmp_path):
     root = tmp_path / "data"
     with pytest.raises(DatasetNotFoundError) as info:
-        datasets.download_cats_dogs(root, _dead_url(), progress=False)
+        downloads.download_cats_dogs(root, _dead_url(), progress=False)
     message = str(info.value)
     assert "cnn-course download cats-dogs" in message
     assert str(root / "cats_and_dogs_filtered.zip") in message
     assert list(root.iterdir()) == []
     with pytest.raises(DatasetNotFoundError, match="cnn-course download cats-dogs"):
-        datasets.find_cats_dogs(root)
+        downloads.find_cats_dogs(root)
 
 
 def test_a_zip_copied_by_hand_is_used_without_network(tmp_path):
     root = tmp_path / "data"
     root.mkdir()
     _small_cats_dogs_zip(root / "cats_and_dogs_filtered.zip")
-    folder, done = datasets.download_cats_dogs(root, _dead_url(), progress=False)
+    folder, done = downloads.download_cats_dogs(root, _dead_url(), progress=False)
     assert done and len(CatsDogs(folder, split="train")) == 4
 
 
@@ -272,7 +110,7 @@ def test_a_damaged_zip_says_delete_it(tmp_path):
     root.mkdir()
     (root / "cats_and_dogs_filtered.zip").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(CorruptDatasetError, match="not a valid zip.*Delete"):
-        datasets.download_cats_dogs(root, _dead_url(), progress=False)
+        downloads.download_cats_dogs(root, _dead_url(), progress=False)
     assert sorted(p.name for p in root.iterdir()) == ["cats_and_dogs_filtered.zip"]
 
 
@@ -297,14 +135,9 @@ def test_cli_download_cats_dogs_offline(tmp_path, monkeypatch, capsys):
 
 
 @pytest.fixture
-def offline_hub(tmp_path, monkeypatch) -> Path:
+def offline_hub(tmp_path, monkeypatch, offline) -> Path:
     """An empty torch hub cache and no network for downloads."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-
-    def offline(*args, **kwargs):
-        raise urllib.error.URLError("no network in this test")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     return tmp_path / "torch" / "hub" / "checkpoints"
 
 
@@ -347,7 +180,7 @@ def test_offline_default_weights_error_says_how_to_get_them(offline_hub):
     message = str(info.value)
     assert "cnn-course download vgg16" in message and "vgg16-397923af.pth" in message
     assert str(offline_hub) in message
-    assert models.vgg16_weights_path() == offline_hub / "vgg16-397923af.pth"
+    assert downloads.vgg16_weights_path() == offline_hub / "vgg16-397923af.pth"
 
 
 def test_cli_download_vgg16_offline(offline_hub, capsys):
@@ -408,21 +241,21 @@ def test_extract_features_batches_in_inference_mode():
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.5)).train()
     x, y = torch.randn(10, 4), torch.arange(10)
-    feats, targets = training.extract_features(net, TensorBatches(x, y, 3), progress=False)
+    feats, targets = training.predict(net, TensorBatches(x, y, 3), progress=False)
     assert feats.shape == (10, 3) and torch.equal(targets, y)
     assert torch.allclose(feats, net.eval()(x).detach())  # dropout was off
     assert not feats.is_inference() and not feats.requires_grad
     net.train()
-    training.extract_features(net, TensorBatches(x, y, 3), progress=False)
+    training.predict(net, TensorBatches(x, y, 3), progress=False)
     assert net.training  # the mode is restored
 
 
 def test_cached_features_give_the_full_models_predictions(random_vgg, tmp_path):
-    dest = datasets.write_fashion_folders(tmp_path / "shoes")
-    ds = CatsDogs(dest, split="test", classes=datasets.STAND_IN_FOLDERS, limit=1)
+    dest = images.write_fashion_folders(tmp_path / "shoes")
+    ds = CatsDogs(dest, split="test", classes=images.STAND_IN_FOLDERS, limit=1)
     loader = DataLoader(ds, batch_size=1)
     backbone, head = models.vgg16_parts(random_vgg)
-    feats, targets = training.extract_features(backbone, loader, progress=False)
+    feats, targets = training.predict(backbone, loader, progress=False)
     assert feats.shape == (2, 512) and targets.shape == (2, 1)
     full, _ = training.predict(random_vgg, loader)
     head.eval()

@@ -1,0 +1,250 @@
+"""Image files for transfer learning: reading them as RGB, ImageNet normalisation, the slides'
+``CatsDogs`` image-folder dataset, and an offline two-class stand-in written from the shipped
+Fashion-MNIST sample (for when cats vs dogs is not on this machine)."""
+
+from __future__ import annotations
+
+import random
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
+
+from .downloads import CATS_DOGS_CLASSES, SAMPLE_ROOT, DatasetNotFoundError, atomic_write
+
+__all__ = [
+    "IMAGENET_MEAN", "IMAGENET_STD", "IMAGE_EXTENSIONS", "SPLIT_FOLDERS", "STAND_IN_CLASSES",
+    "STAND_IN_FOLDERS", "CatsDogs", "UnreadableImageError", "folder_name", "image_folder",
+    "image_to_tensor", "imagenet_normalize", "imagenet_unnormalize", "load_image",
+    "write_fashion_folders",
+]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+# the slides' split folders: the Kaggle download (training_set/training_set/...), the
+# TensorFlow tutorials' cats_and_dogs_filtered (train/, validation/) and the common names
+SPLIT_FOLDERS = {
+    "train": ("train", "training", "training_set/training_set", "training_set"),
+    "test": ("test", "testing", "test_set/test_set", "test_set"),
+    "validation": ("validation", "valid", "val"),
+}
+STAND_IN_CLASSES = ("Sneaker", "Ankle boot")  # Fashion-MNIST classes for the offline stand-in
+
+
+def folder_name(class_name: str) -> str:
+    """A class name as a folder name: 'Ankle boot' -> 'ankle_boot', 'T-shirt/top' ->
+    't-shirt_top'."""
+    return class_name.lower().replace(" ", "_").replace("/", "_")
+
+
+STAND_IN_FOLDERS = tuple(folder_name(c) for c in STAND_IN_CLASSES)  # ("sneaker", "ankle_boot")
+
+
+class UnreadableImageError(ValueError):
+    """A file in an image folder is not an image OpenCV can read."""
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read an image file as an RGB uint8 array (H, W, 3), whatever it holds.
+
+    Grayscale, RGBA and 16-bit files become 3-channel 8-bit RGB (OpenCV's ``IMREAD_COLOR``).
+    OpenCV reads BGR: ``[:, :, ::-1]`` reverses the channels (the slides' ``[:, :, :-1]``
+    would drop one). Reading through ``np.fromfile`` also works for non-ASCII paths on Windows.
+
+    Raises:
+        UnreadableImageError: the file is not an image OpenCV can decode (the message names it).
+    """
+    bgr = _decode(Path(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise UnreadableImageError(
+            f"{path} is not a readable image (missing, empty, truncated or not an image). Delete "
+            "or replace it, or pass skip_unreadable=True to leave such files out.")
+    return np.ascontiguousarray(bgr[:, :, ::-1])
+
+
+def _decode(path: Path, flags: int) -> np.ndarray | None:
+    """OpenCV's decoding of a file (``None`` if it is not an image), through ``np.fromfile``."""
+    try:
+        raw = np.fromfile(path, dtype=np.uint8)
+    except OSError:
+        return None
+    return cv2.imdecode(raw, flags) if raw.size else None
+
+
+def _mean_std(dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    return (torch.tensor(IMAGENET_MEAN, dtype=dtype).view(3, 1, 1),
+            torch.tensor(IMAGENET_STD, dtype=dtype).view(3, 1, 1))
+
+
+def imagenet_normalize(images: torch.Tensor) -> torch.Tensor:
+    """(…, 3, H, W) values in [0, 1] -> ImageNet-normalised (per channel, mean 0 std 1 on
+    ImageNet)."""
+    mean, std = _mean_std(images.dtype)
+    return (images - mean) / std
+
+
+def imagenet_unnormalize(images: torch.Tensor) -> torch.Tensor:
+    """Undo ``imagenet_normalize`` and clip to [0, 1], for showing images."""
+    mean, std = _mean_std(images.dtype)
+    return (images.cpu() * std + mean).clamp(0, 1)
+
+
+def image_to_tensor(rgb: np.ndarray, size: int = 224) -> torch.Tensor:
+    """RGB uint8 (H, W, 3) -> float (3, size, size): resized, scaled to [0, 1], normalised."""
+    resized = cv2.resize(rgb, (size, size))
+    tensor = torch.from_numpy(resized).permute(2, 0, 1).float().div_(255)
+    return imagenet_normalize(tensor)
+
+
+def _listing(folder: Path, limit: int = 8) -> str:
+    """What a folder holds, for error messages: 'a/, b/, c.txt' or 'nothing'."""
+    if not folder.is_dir():
+        return "it does not exist"
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir())
+    if not names:
+        return "it is empty"
+    more = f", ... ({len(names)} in all)" if len(names) > limit else ""
+    return "found: " + ", ".join(names[:limit]) + more
+
+
+def image_folder(folder: str | Path, split: str | None = None,
+                 classes: tuple[str, ...] = CATS_DOGS_CLASSES) -> Path:
+    """The folder holding one sub-folder per class, for a split of a dataset.
+
+    Accepts the class folder's parent itself, or a dataset root with ``split`` in one of the
+    layouts of ``SPLIT_FOLDERS`` (``train/``, ``training_set/training_set/``, ...). A folder
+    that holds only a folder of its own name (the Kaggle zip's ``training_set/training_set``)
+    is entered.
+
+    Raises:
+        DatasetNotFoundError: no such folder; the message lists what was found.
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise DatasetNotFoundError(
+            f"Image folder {folder} does not exist. Get cats vs dogs with "
+            "`cnn-course download cats-dogs`, or point at your own folder with one sub-folder "
+            f"per class ({', '.join(c + '/' for c in classes)}).")
+    if split is not None:
+        if split not in SPLIT_FOLDERS:
+            raise ValueError(f"split must be one of {sorted(SPLIT_FOLDERS)} or None, "
+                             f"got {split!r}.")
+        for name in SPLIT_FOLDERS[split]:
+            if (folder / name).is_dir():
+                return image_folder(folder / name, None, classes)
+        raise DatasetNotFoundError(
+            f"No {split!r} split in {folder}: looked for "
+            f"{', '.join(n + '/' for n in SPLIT_FOLDERS[split])}; {_listing(folder)}.")
+    if not any((folder / c).is_dir() for c in classes) and (folder / folder.name).is_dir():
+        return folder / folder.name
+    return folder
+
+
+def _class_files(folder: Path, name: str) -> list[Path]:
+    """The image files of one class folder, sorted; errors say what was found instead."""
+    path = folder / name
+    if not path.is_dir():
+        raise DatasetNotFoundError(
+            f"No class folder '{name}/' in {folder} ({_listing(folder)}). An image dataset "
+            "needs one sub-folder per class with the images inside.")
+    files = sorted(p for p in path.iterdir()
+                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise DatasetNotFoundError(
+            f"Class folder {path} holds no images ({', '.join(IMAGE_EXTENSIONS)}); "
+            f"{_listing(path)}.")
+    return files
+
+
+class CatsDogs(Dataset):
+    """The slides' ``CatsDogs``: images in class folders -> (3, 224, 224) ImageNet-normalised
+    tensors and float targets of shape (1,) (0 for the first class, 1 for the second).
+
+    Corrected from the slides: BGR -> RGB with ``[:, :, ::-1]``; files sorted before the seeded
+    shuffle, so the same images are taken on every machine; no ``.to(device)`` here (the
+    training loop moves batches, which keeps DataLoader workers working).
+
+    Args:
+        folder: the folder with one sub-folder per class, or a dataset root with ``split``.
+        split: ``"train"``, ``"test"``, ``"validation"`` or None (see ``image_folder``).
+        limit: at most this many images per class (the slides' 500), taken after a seeded
+            shuffle of each class.
+        classes: the class folder names, in target order.
+        seed: seed of the shuffles (the slides' 10).
+        size: side of the square the images are resized to.
+        skip_unreadable: check every file now and leave out those that are not images, with a
+            warning that counts them; by default such a file raises an error when it is read.
+    """
+
+    def __init__(self, folder: str | Path, split: str | None = None, limit: int | None = None,
+                 classes: tuple[str, ...] = CATS_DOGS_CLASSES, seed: int = 10,
+                 size: int = 224, skip_unreadable: bool = False):
+        self.root = image_folder(folder, split, classes)
+        self.classes, self.size = tuple(classes), size
+        rng = random.Random(seed)
+        pairs: list[tuple[Path, int]] = []
+        for target, name in enumerate(self.classes):
+            files = _class_files(self.root, name)
+            rng.shuffle(files)
+            pairs += [(f, target) for f in files[:limit]]
+        self.skipped: list[Path] = []
+        if skip_unreadable:
+            self.skipped = [f for f, _ in pairs  # decoded at 1/8 size, which is cheap
+                            if _decode(f, cv2.IMREAD_REDUCED_GRAYSCALE_8) is None]
+            if self.skipped:
+                bad = set(self.skipped)
+                pairs = [(f, t) for f, t in pairs if f not in bad]
+                warnings.warn(
+                    f"CatsDogs: skipped {len(self.skipped)} unreadable file(s) in {self.root}: "
+                    + ", ".join(str(f.relative_to(self.root)) for f in self.skipped[:5])
+                    + (" ..." if len(self.skipped) > 5 else ""), stacklevel=2)
+        rng.shuffle(pairs)
+        self.fpaths = [f for f, _ in pairs]
+        self.targets = [t for _, t in pairs]
+
+    def __len__(self) -> int:
+        return len(self.fpaths)
+
+    def __getitem__(self, ix: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image = image_to_tensor(load_image(self.fpaths[ix]), self.size)
+        return image, torch.tensor([self.targets[ix]], dtype=torch.float32)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{c}: {self.targets.count(i)}" for i, c in enumerate(self.classes))
+        return f"CatsDogs({len(self)} images in '{self.root}'; {counts})"
+
+
+def write_fashion_folders(dest: str | Path, classes: tuple[str, ...] = STAND_IN_CLASSES,
+                          size: int = 224) -> Path:
+    """Write a small two-class image folder from the shipped Fashion-MNIST sample.
+
+    The offline stand-in for cats vs dogs: ``dest/train/<class>/*.jpg`` (100 per class) and
+    ``dest/test/<class>/*.jpg`` (50 per class), upscaled to ``size`` x ``size`` RGB JPEGs, in
+    class folders named by ``folder_name`` (``STAND_IN_FOLDERS``). Done once: a complete
+    folder is kept.
+
+    Returns:
+        ``dest``, ready for ``CatsDogs(dest, split=..., classes=...)``.
+    """
+    dest = Path(dest)
+    if (dest / "done").is_file():
+        return dest
+    with atomic_write(dest) as tmp:
+        for split, train in (("train", True), ("test", False)):
+            data = TorchvisionFashionMNIST(str(SAMPLE_ROOT), train=train)
+            for name in classes:
+                folder = tmp / split / folder_name(name)
+                folder.mkdir(parents=True)
+                label = data.classes.index(name)
+                for i in (data.targets == label).nonzero().flatten().tolist():
+                    gray = cv2.resize(data.data[i].numpy(), (size, size),
+                                      interpolation=cv2.INTER_CUBIC)
+                    cv2.imwrite(str(folder / f"{folder_name(name)}.{i}.jpg"),
+                                cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+        (tmp / "done").write_text("written by cnn_course.images.write_fashion_folders\n")
+    return dest

@@ -1,0 +1,206 @@
+"""Handouts (solutions removed, still runnable), the course map, and the commands that make them.
+
+The website itself is checked in a browser in test_site.py.
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from cnn_course import cli, publish
+
+NOTEBOOKS = publish.default_notebooks_dir()
+DETAILS = re.compile(r"<details[^>]*>\s*<summary[^>]*>\s*Soluci.*?</details>", re.DOTALL)
+
+
+def _tags(cell) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def _solution_texts(nb) -> list[str]:
+    """Every piece of solution text in a notebook: tagged cells and Soluciones blocks."""
+    texts = [c.source for c in nb.cells if publish.SOLUTION_TAG in _tags(c)]
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            texts += DETAILS.findall(cell.source)
+    return [t for t in texts if t.strip()]
+
+
+@pytest.fixture(scope="module")
+def handouts(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("handouts")
+    publish.make_handouts(out)
+    return out
+
+
+def test_every_notebook_has_a_handout(handouts):
+    assert sorted(p.name for p in handouts.glob("*.ipynb")) == \
+        sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+
+
+def test_the_course_has_solutions_to_remove():
+    found = {p.name: _solution_texts(nbformat.read(p, as_version=4))
+             for p in NOTEBOOKS.glob("*.ipynb")}
+    assert sum(len(t) for t in found.values()) >= 10, found
+    assert any(publish.SOLUTION_TAG in _tags(c)
+               for p in NOTEBOOKS.glob("*.ipynb")
+               for c in nbformat.read(p, as_version=4).cells), "no cell is tagged 'solution'"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_handout_holds_no_solution_text(handouts, name):
+    original = nbformat.read(NOTEBOOKS / name, as_version=4)
+    handout = nbformat.read(handouts / name, as_version=4)
+    nbformat.validate(handout)
+    text = "\n".join(c.source for c in handout.cells)
+    for solution in _solution_texts(original):
+        assert solution.strip() not in text
+    assert not DETAILS.search(text)
+    assert not any(publish.SOLUTION_TAG in _tags(c) for c in handout.cells)
+    blanks = [c for c in handout.cells if c.source == publish.STUDENT_PLACEHOLDER]
+    tagged_code = [c for c in original.cells
+                   if c.cell_type == "code" and publish.SOLUTION_TAG in _tags(c)]
+    assert len(blanks) == len(tagged_code)
+    assert all(c.cell_type == "code" and not c.outputs for c in blanks)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_handout_keeps_the_statements(handouts, name):
+    original = nbformat.read(NOTEBOOKS / name, as_version=4)
+    handout = nbformat.read(handouts / name, as_version=4)
+    kept = [c for c in original.cells if publish.SOLUTION_TAG not in _tags(c)
+            and DETAILS.sub("", c.source).strip()]
+    assert len(handout.cells) == len(kept) + sum(
+        c.cell_type == "code" and publish.SOLUTION_TAG in _tags(c) for c in original.cells)
+    text = " ".join("\n".join(c.source for c in handout.cells).split())
+    for cell in kept:
+        assert " ".join(DETAILS.sub("", cell.source).split()) in text
+
+
+def _synthetic_notebook() -> nbformat.NotebookNode:
+    stdout = new_output("stream", name="stdout", text="42\n")
+    return new_notebook(cells=[
+        new_markdown_cell("## Ejercicio\n\nCalcula 6 × 7.\n\n<details>\n<summary>Pista</summary>"
+                          "\nMultiplica.\n</details>"),
+        new_code_cell("answer = 6 * 7\nprint(answer)", outputs=[stdout],
+                      metadata={"tags": ["solution"]}),
+        new_markdown_cell("La respuesta es 42 porque 6 × 7 = 42.", metadata={"tags": ["solution"]}),
+        new_markdown_cell("Preguntas.\n\n<details>\n<summary> Solución </summary>\n\nEs 42.\n"
+                          "</details>\n\nY después, otra pregunta."),
+        new_markdown_cell("<details open><summary>Soluciones</summary>Todas.</details>"),
+        new_code_cell("x = 1", outputs=[new_output("stream", name="stdout", text="kept\n")]),
+    ])
+
+
+def test_remove_solutions_on_a_synthetic_notebook(tmp_path):
+    source = tmp_path / "ejercicio.ipynb"
+    nbformat.write(_synthetic_notebook(), source)
+    handout = nbformat.read(publish.make_handout(source, tmp_path / "out" / "e.ipynb"), 4)
+    sources = [c.source for c in handout.cells]
+    assert sources == [
+        "## Ejercicio\n\nCalcula 6 × 7.\n\n<details>\n<summary>Pista</summary>\nMultiplica."
+        "\n</details>",
+        publish.STUDENT_PLACEHOLDER,
+        "Preguntas.\n\nY después, otra pregunta.",
+        "x = 1",
+    ]
+    assert handout.cells[1].outputs == [] and handout.cells[1].metadata == {}
+    assert handout.cells[-1].outputs[0].text == "kept\n"
+    assert "42" not in "".join(sources[1:])
+    assert list(tmp_path.joinpath("out").iterdir()) == [tmp_path / "out" / "e.ipynb"]
+
+
+def test_handouts_refuse_to_overwrite_the_notebooks(tmp_path):
+    nbformat.write(_synthetic_notebook(), tmp_path / "00_x.ipynb")
+    with pytest.raises(ValueError, match="overwrite the notebooks"):
+        publish.make_handouts(tmp_path, tmp_path)
+
+
+def test_handouts_with_solutions_execute_in_quick_mode(handouts, tmp_path, monkeypatch):
+    """Each handout that had solution cells (06b, the exercise) still runs top to bottom."""
+    monkeypatch.setenv("CNN_COURSE_QUICK", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    names = [p.name for p in NOTEBOOKS.glob("*.ipynb")
+             if any(publish.SOLUTION_TAG in _tags(c)
+                    for c in nbformat.read(p, as_version=4).cells)]
+    assert names
+    for name in names:
+        nb = nbformat.read(handouts / name, as_version=4)
+        NotebookClient(nb, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+        blanks = [c for c in nb.cells if c.source == publish.STUDENT_PLACEHOLDER]
+        assert blanks and all(c.execution_count and not c.outputs for c in blanks)
+
+
+def test_course_map_reads_every_notebook_header():
+    infos = publish.course_map()
+    assert [i.path.name for i in infos] == sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    assert len({i.number for i in infos}) == len(infos)
+    for info in infos:
+        assert info.path.name.startswith(info.number + "_"), info
+        assert info.title and info.objectives and info.time and info.slides, info
+        assert "minuto" in info.time or "hora" in info.time, info
+
+
+def test_notebook_info_parses_a_header(tmp_path):
+    header = ("# 03 · Relleno y avance\n\n**Objetivos**\n- Uno,\n  largo.\n- Dos.\n\n"
+              "**Tiempo**: unos 25 minutos; la ejecución tarda 1.5 s.\n\n**Requisitos**: 02.")
+    nbformat.write(new_notebook(cells=[new_markdown_cell(header)]), tmp_path / "03_r.ipynb")
+    info = publish.notebook_info(tmp_path / "03_r.ipynb")
+    assert (info.number, info.title, info.time) == ("03", "Relleno y avance", "unos 25 minutos")
+    assert info.objectives == "- Uno,\n  largo.\n- Dos."
+    assert info.slides == publish.SLIDE_SECTIONS["03"]
+
+
+def test_notebook_without_a_title_is_named_in_the_error(tmp_path):
+    nbformat.write(new_notebook(cells=[new_markdown_cell("Sin título")]), tmp_path / "x.ipynb")
+    with pytest.raises(ValueError, match=r"x\.ipynb.*# 03 · "):
+        publish.course_map(tmp_path)
+
+
+def test_static_widgets_draw_a_saved_progress_bar():
+    state = {
+        "box": {"model_name": "HBoxModel",
+                "state": {"children": ["IPY_MODEL_label", "IPY_MODEL_bar", "IPY_MODEL_gone"]}},
+        "label": {"model_name": "HTMLModel", "state": {"value": "epochs: 100%"}},
+        "bar": {"model_name": "FloatProgressModel", "state": {"value": 3.0, "max": 3.0}},
+    }
+    view = {"model_id": "box", "version_major": 2, "version_minor": 0}
+    cell = new_code_cell("fit()", outputs=[new_output(
+        "display_data", data={"application/vnd.jupyter.widget-view+json": view,
+                              "text/plain": "epochs:   0%|"})])
+    nb = new_notebook(cells=[cell], metadata={"widgets": {
+        "application/vnd.jupyter.widget-state+json": {"state": state}}})
+    page = publish.static_widgets(nb)
+    assert page.cells[0].outputs[0].data == {"text/html": '<div class="course-widget"><span>'
+                                             'epochs: 100%</span><progress value="3.0" '
+                                             'max="3.0"></progress></div>'}
+    assert "widgets" not in page.metadata and "widgets" in nb.metadata
+
+
+def test_cli_handout_writes_the_students_notebooks(tmp_path, capsys):
+    assert cli.main(["handout", "--out", str(tmp_path / "h")]) == 0
+    assert len(list((tmp_path / "h").glob("*.ipynb"))) == len(list(NOTEBOOKS.glob("*.ipynb")))
+    assert "solutions removed" in capsys.readouterr().out
+
+
+def test_cli_site_without_the_tools_says_how_to_install_them(tmp_path, monkeypatch, capsys):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "myst_nb" else real(name, *a))
+    assert cli.main(["site", "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "myst_nb" in err and publish.SITE_EXTRA_INSTALL in err
+    assert not (tmp_path / "s").exists()
+
+
+def test_site_refuses_a_folder_that_is_not_a_site(tmp_path):
+    (tmp_path / "thesis.tex").write_text("mine")
+    with pytest.raises(ValueError, match="not empty"):
+        publish.build_site(tmp_path)
+    assert (tmp_path / "thesis.tex").read_text() == "mine"
