@@ -1,4 +1,5 @@
-"""The ``cnn-course`` command: ``train`` (the slides' exercise), ``download``, ``info``."""
+"""The ``cnn-course`` command: ``train`` (the slides' exercise), ``download``, ``info``, ``site``,
+``handout`` and ``execute`` (refresh a notebook's stored outputs)."""
 
 from __future__ import annotations
 
@@ -115,6 +116,20 @@ def _handout(args: argparse.Namespace) -> int:
     return 0
 
 
+def _execute(args: argparse.Namespace) -> int:
+    from nbclient.exceptions import CellExecutionError
+
+    from . import publish
+    for path in args.notebooks:
+        print(f"executing {path} (full mode) ...", flush=True)
+        try:
+            publish.execute_notebook(path)
+        except (CellExecutionError, FileNotFoundError) as err:
+            print(f"cnn-course: {path} was left unchanged: {err}", file=sys.stderr)
+            return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cnn-course", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -157,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     handout.add_argument("--out", type=Path, default=None, help="default: <project>/handouts")
     handout.add_argument("--notebooks", type=Path, default=None, help="default: notebooks/")
     handout.set_defaults(func=_handout)
+
+    execute = sub.add_parser("execute", help="refresh notebooks' stored outputs: a full-mode run, "
+                             "figures kept, no progress bars")
+    execute.add_argument("notebooks", type=Path, nargs="+", help="the .ipynb files to run")
+    execute.set_defaults(func=_execute)
     return parser
 
 

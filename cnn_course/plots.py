@@ -11,6 +11,22 @@ from matplotlib.ticker import MaxNLocator
 
 from .training import History
 
+__all__ = [
+    "show_images",
+    "plot_history",
+    "LivePlot",
+    "confusion_matrix",
+    "plot_confusion_matrix",
+    "plot_kernels",
+    "plot_feature_maps",
+    "plot_matrices",
+    "plot_conv_steps",
+]
+
+# The widest figure the helpers below draw by default, in inches: at matplotlib's 100 dpi it
+# fits a notebook's output column without being scaled down, so the text keeps its size.
+MAX_WIDTH = 10.0
+
 
 def _as_image(img) -> np.ndarray:
     """A (H, W) or (H, W, C) numpy array from a tensor (C, H, W) / (H, W) or an array."""
@@ -30,12 +46,16 @@ def show_images(images: Sequence, labels: Sequence | None = None,
                 size: float = 1.4, cmap: str = "gray", titles: Sequence[str] | None = None):
     """A grid of images with their labels (class names if ``classes`` is given).
 
+    Each image gets its own colour scale (matplotlib's default). The grid is at most
+    ``MAX_WIDTH`` inches wide: ``size`` shrinks when there are many columns.
+
     Returns:
         The matplotlib figure.
     """
     n = len(images)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
+    size = min(size, MAX_WIDTH / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
@@ -44,10 +64,10 @@ def show_images(images: Sequence, labels: Sequence | None = None,
             continue
         ax.imshow(_as_image(images[i]), cmap=cmap)
         if titles is not None:
-            ax.set_title(titles[i], fontsize=8)
+            ax.set_title(titles[i], fontsize=9)
         elif labels is not None:
             label = int(labels[i])
-            ax.set_title(classes[label] if classes else str(label), fontsize=8)
+            ax.set_title(classes[label] if classes else str(label), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -178,6 +198,9 @@ def plot_feature_maps(maps: torch.Tensor, max_maps: int = 16, ncols: int = 8, si
                       title: str = ""):
     """The channels of one image's feature maps (C, H, W) or (1, C, H, W), each as an image.
 
+    Each map has its own colour scale (yellow: its highest value, dark blue: its lowest), so
+    that a map with small values is as visible as one with large values; the title says so.
+
     Returns:
         The matplotlib figure.
     """
@@ -186,22 +209,24 @@ def plot_feature_maps(maps: torch.Tensor, max_maps: int = 16, ncols: int = 8, si
         maps = maps[0]
     maps = maps[:max_maps]
     fig = show_images(list(maps), ncols=ncols, size=size, cmap="viridis",
-                      titles=[f"{i}" for i in range(len(maps))])
-    if title:
-        fig.suptitle(f"{title} {tuple(maps.shape[1:])}", y=1.0, va="bottom")
+                      titles=[f"canal {i}" for i in range(len(maps))])
+    heading = f"{title} {tuple(maps.shape[1:])}".strip()
+    fig.suptitle(f"{heading}: cada mapa con su propia escala de color", y=1.0, va="bottom",
+                 fontsize=11)
     return fig
 
 
 # ------------------------------------------------------- small matrices and sliding windows
 
 
-def _draw_matrix(ax, values: np.ndarray, annotate: bool, cmap: str = "gray",
-                 vmin: float | None = None, vmax: float | None = None,
-                 fmt: str | None = None, symmetric: bool = False) -> None:
-    """Draw a 2D array cell by cell on ``ax``, with cell borders and (optionally) its numbers.
+def _draw_matrix(ax, values: np.ndarray, cmap: str = "gray", vmin: float | None = None,
+                 vmax: float | None = None, symmetric: bool = False) -> tuple[float, float]:
+    """Draw a 2D array cell by cell on ``ax``, with thin cell borders; NaN cells stay white.
 
-    NaN cells stay white; ``fmt`` defaults to whole numbers when every value is one, else
-    three significant digits; ``symmetric`` centres the colours on zero (for kernels).
+    ``symmetric`` centres the colours on zero (for kernels with a diverging map).
+
+    Returns:
+        The (vmin, vmax) of the colour scale, for ``_write_numbers``.
     """
     values = np.asarray(values, dtype=float)
     colours = plt.get_cmap(cmap).with_extremes(bad="white")
@@ -209,29 +234,55 @@ def _draw_matrix(ax, values: np.ndarray, annotate: bool, cmap: str = "gray",
     if symmetric:
         limit = float(np.abs(finite).max()) if finite.size and finite.any() else 1.0
         vmin, vmax = -limit, limit
-    vmin = vmin if vmin is not None else (finite.min() if finite.size else 0.0)
-    vmax = vmax if vmax is not None else (finite.max() if finite.size else 1.0)
+    vmin = vmin if vmin is not None else (float(finite.min()) if finite.size else 0.0)
+    vmax = vmax if vmax is not None else (float(finite.max()) if finite.size else 1.0)
     ax.imshow(np.ma.masked_invalid(values), cmap=colours, vmin=vmin, vmax=vmax)
     h, w = values.shape
     ax.hlines(np.arange(-0.5, h, 1), -0.5, w - 0.5, color="0.6", linewidth=0.5)
     ax.vlines(np.arange(-0.5, w, 1), -0.5, h - 0.5, color="0.6", linewidth=0.5)
     ax.set_xticks([])
     ax.set_yticks([])
-    if not annotate:
-        return
+    return vmin, vmax
+
+
+def _cell_points(ax) -> float:
+    """The side of one cell (one unit of data) drawn on ``ax``, in typographic points."""
+    ax.apply_aspect()
+    box = ax.get_position()
+    width_in, height_in = ax.figure.get_size_inches()
+    columns = abs(np.diff(ax.get_xlim())[0])
+    rows = abs(np.diff(ax.get_ylim())[0])
+    return 72 * min(box.width * width_in / columns, box.height * height_in / rows)
+
+
+def _write_numbers(ax, values: np.ndarray, fmt: str | None, cmap: str, vmin: float,
+                   vmax: float, symmetric: bool = False) -> None:
+    """Write each finite cell's number on ``ax``, as large as the cell allows (at most 11 pt).
+
+    Call it once the figure's layout is final: the font size comes from the cells' size.
+    ``fmt`` defaults to whole numbers when every value is one, else three significant digits.
+    """
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
     if fmt is None:
         fmt = ".0f" if np.all(finite == np.round(finite)) else ".3g"
+    texts = {index: format(value, fmt) for index, value in np.ndenumerate(values)
+             if np.isfinite(value)}
+    if not texts:
+        return
+    widest = max(max(len(t) for t in texts.values()), 2)
+    cell = _cell_points(ax)
+    fontsize = min(11.0, 0.55 * cell, 0.85 * cell / (0.6 * widest))
     middle = (vmin + vmax) / 2
     light_is_high = cmap in ("gray", "Greys_r", "viridis")
-    fontsize = 9 if max(h, w) <= 7 else 7 if max(h, w) <= 10 else 5
-    for (i, j), value in np.ndenumerate(values):
-        if np.isfinite(value):
-            if symmetric:
-                dark = abs(value) > 0.6 * vmax
-            else:
-                dark = value < middle if light_is_high else value > middle
-            ax.text(j, i, format(value, fmt), ha="center", va="center", fontsize=fontsize,
-                    color="white" if dark else "black")
+    for (i, j), text in texts.items():
+        value = values[i, j]
+        if symmetric:
+            dark = abs(value) > 0.6 * vmax
+        else:
+            dark = value < middle if light_is_high else value > middle
+        ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
+                color="white" if dark else "black")
 
 
 def plot_matrices(matrices: Sequence, titles: Sequence[str] | None = None,
@@ -239,22 +290,47 @@ def plot_matrices(matrices: Sequence, titles: Sequence[str] | None = None,
                   fmt: str | None = None, symmetric: bool = False):
     """Small 2D arrays side by side, each cell with its number (images, kernels, results).
 
-    ``symmetric=True`` centres the colour map on zero, for kernels with a diverging map
-    (``cmap="bwr"``: red positive, blue negative, white zero).
+    Numbers are written as large as their cells allow; to make them larger, give a larger
+    ``size`` (inches per matrix; the figure stays at most ``MAX_WIDTH`` wide).
+    ``symmetric=True`` centres each matrix's colour map on zero, for kernels with a diverging
+    map (``cmap="bwr"``: red positive, blue negative, white zero); each matrix has its own
+    scale, from minus to plus its largest absolute value.
 
     Returns:
         The matplotlib figure.
     """
-    fig, axes = plt.subplots(1, len(matrices), figsize=(size * len(matrices), size * 1.1),
+    arrays = [np.asarray(m.detach().cpu() if isinstance(m, torch.Tensor) else m, dtype=float)
+              for m in matrices]
+    size = min(size, MAX_WIDTH / len(arrays))
+    tallest = max(min(a.shape[0] / a.shape[1], 1.0) for a in arrays)   # height / width
+    fig, axes = plt.subplots(1, len(arrays), figsize=(size * len(arrays), size * tallest + 0.45),
                              squeeze=False)
-    for k, (ax, matrix) in enumerate(zip(axes[0], matrices, strict=True)):
-        if isinstance(matrix, torch.Tensor):
-            matrix = matrix.detach().cpu().numpy()
-        _draw_matrix(ax, matrix, annotate, cmap, fmt=fmt, symmetric=symmetric)
+    scales = []
+    for k, (ax, values) in enumerate(zip(axes[0], arrays, strict=True)):
+        scales.append(_draw_matrix(ax, values, cmap, symmetric=symmetric))
         if titles is not None:
-            ax.set_title(titles[k], fontsize=9)
+            ax.set_title(titles[k], fontsize=10)
     fig.tight_layout()
+    if annotate:
+        for ax, values, (vmin, vmax) in zip(axes[0], arrays, scales, strict=True):
+            _write_numbers(ax, values, fmt, cmap, vmin, vmax, symmetric)
     return fig
+
+
+# image pixels that no window covers: hatched red over a light red tint
+_MISSED_STYLE = {"facecolor": (1.0, 0.0, 0.0, 0.2), "hatch": "xx", "edgecolor": "tab:red",
+                 "linewidth": 0}
+
+
+def _never_visited(shape: tuple[int, int], windows: tuple[int, int], kernel: tuple[int, int],
+                   stride: tuple[int, int]) -> np.ndarray:
+    """A boolean mask of the cells of a (padded) ``shape`` grid that no window covers."""
+    covered = np.zeros(shape, dtype=bool)
+    for i in range(windows[0]):
+        for j in range(windows[1]):
+            covered[i * stride[0]:i * stride[0] + kernel[0],
+                    j * stride[1]:j * stride[1] + kernel[1]] = True
+    return ~covered
 
 
 def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
@@ -262,11 +338,13 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
                     steps: int | Sequence[int] = 4, kernel=None, annotate: bool | None = None,
                     size: float = 2.4):
     """The kernel sliding over an image, one column per step: the padded input with the window
-    (top) and the output with the cell being computed (bottom).
+    (top) and the output with the cell being computed (bottom). Figure text is Spanish.
 
     Windows go left to right, then top to bottom (the slides' order); step ``k`` is the
     ``k``-th window in that order. With a ``kernel`` the output cells show their values
     (computed by ``ops.conv2d_naive``); without one they only show which cells are done.
+    The padding is shaded blue; image pixels that no window ever covers (when the stride
+    does not fit the image) are hatched red, and the figure's legend says so.
 
     Args:
         image: a 2D array (H, W).
@@ -275,6 +353,7 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
         steps: how many first steps to draw, or the list of step numbers (0-based).
         kernel: a 2D kernel (kh, kw), or None.
         annotate: write the numbers in the cells (default: when the padded image is small).
+        size: inches per step (the figure stays at most ``MAX_WIDTH`` wide).
 
     Returns:
         The matplotlib figure.
@@ -306,22 +385,31 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
     border[..., :] = (0.55, 0.75, 1.0, 0.0)
     border[:ph, :, 3] = border[padded.shape[0] - ph:, :, 3] = 0.55
     border[:, :pw, 3] = border[:, padded.shape[1] - pw:, 3] = 0.55
-    fig, axes = plt.subplots(2, len(steps), figsize=(size * len(steps), size * 2.1),
+    is_image = border[..., 3] == 0
+    missed = _never_visited(padded.shape, (out_h, out_w), (kh, kw), (sv, sh)) & is_image
+    size = min(size, MAX_WIDTH / len(steps))
+    fig, axes = plt.subplots(2, len(steps), figsize=(size * len(steps), size * 2.5),
                              squeeze=False)
+    numbers = []
     for col, step in enumerate(steps):
         i, j = divmod(step, out_w)
         top, bottom = axes[0, col], axes[1, col]
-        _draw_matrix(top, padded, annotate)
+        scale = _draw_matrix(top, padded)
+        numbers.append((top, padded, "gray", scale))
         top.imshow(border)
+        for r, c in zip(*np.nonzero(missed), strict=True):
+            top.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, **_MISSED_STYLE))
         top.add_patch(plt.Rectangle((j * sh - 0.5, i * sv - 0.5), kw, kh, fill=False,
                                     edgecolor="red", linewidth=2.5))
-        top.set_title(f"step {step + 1}: window at row {i * sv}, col {j * sh}", fontsize=8)
+        top.set_title(f"paso {step + 1}\nventana en fila {i * sv}, columna {j * sh}",
+                      fontsize=9)
         shown = np.full((out_h, out_w), np.nan)
         shown.flat[:step + 1] = output.flat[:step + 1]
         if kernel is None:
-            _draw_matrix(bottom, shown, False, cmap="Greys", vmin=0, vmax=3)
+            _draw_matrix(bottom, shown, cmap="Greys", vmin=0, vmax=3)
         else:
-            _draw_matrix(bottom, shown, annotate, vmin=output.min(), vmax=output.max())
+            scale = _draw_matrix(bottom, shown, vmin=output.min(), vmax=output.max())
+            numbers.append((bottom, shown, "gray", scale))
         bottom.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red",
                                        linewidth=2.5))
         # the output at the input's cell size, centred, so that the shrinking is visible
@@ -329,6 +417,22 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
         bottom.set_xlim(-0.5 - extra_w, out_w - 0.5 + extra_w)
         bottom.set_ylim(out_h - 0.5 + extra_h, -0.5 - extra_h)
         bottom.axis("off")
-        bottom.set_title(f"output {out_h}x{out_w}: cell ({i}, {j})", fontsize=8)
-    fig.tight_layout()
+        bottom.set_title(f"salida {out_h}x{out_w}: celda ({i}, {j})", fontsize=9)
+    legend = [plt.Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="red", linewidth=2.5,
+                            label="ventana del núcleo")]
+    if ph or pw:
+        legend.append(plt.Rectangle((0, 0), 1, 1, facecolor=(0.3, 0.41, 0.55),   # as over 0
+                                    label="relleno"))
+    if missed.any():
+        legend.append(plt.Rectangle((0, 0), 1, 1, **_MISSED_STYLE,
+                                    label="píxeles que ninguna ventana visita"))
+    if len(legend) > 1:
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+        fig.legend(handles=legend, loc="lower center", ncols=len(legend), fontsize=9,
+                   frameon=False, handlelength=1.6, handleheight=1.6)
+    else:
+        fig.tight_layout()
+    if annotate:
+        for ax, values, cmap, (vmin, vmax) in numbers:
+            _write_numbers(ax, values, None, cmap, vmin, vmax)
     return fig

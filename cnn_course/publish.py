@@ -1,4 +1,7 @@
-"""Publishing the course: a static website from the notebooks' stored outputs, and handouts.
+"""Publishing the course: stored outputs, a static website from them, and handouts.
+
+``execute_notebook(path)`` refreshes a notebook's stored outputs the one way they may be made:
+a full-mode run with figures kept and no progress bars (a bar stored from a run reads 0 %).
 
 ``build_site(out)`` renders every notebook (without executing it) into a searchable website with
 Sphinx, MyST-NB and the Sphinx Book Theme, whose pages load nothing from another host.
@@ -29,6 +32,7 @@ from . import config
 __all__ = ["SITE_EXTRA_INSTALL", "SITE_TITLE", "SLIDE_SECTIONS", "SOLUTION_TAG",
            "STUDENT_PLACEHOLDER", "NotebookInfo", "RemoveSolutions", "SiteBuildError",
            "SiteToolsMissingError", "build_site", "course_map", "default_notebooks_dir",
+           "execute_notebook",
            "landing_page", "make_handout", "make_handouts", "notebook_info", "static_widgets",
            "student_cell"]
 
@@ -201,6 +205,46 @@ def make_handouts(out: Path | str | None = None,
         raise ValueError(f"the handouts would overwrite the notebooks in {folder}; "
                          "choose another --out folder.")
     return [make_handout(p, out / p.name) for p in (i.path for i in course_map(folder))]
+
+
+# --- stored outputs ---------------------------------------------------------------------------
+
+# What a stored run must not inherit (quick mode, a non-interactive matplotlib that keeps the
+# figures out of the notebook) and what it must set (no progress bars: a stored bar reads 0 %).
+_STORED_RUN_UNSET = ("CNN_COURSE_QUICK", "MPLBACKEND")
+_STORED_RUN_SET = {"TQDM_DISABLE": "1"}
+
+
+def execute_notebook(path: Path | str, timeout: int | None = None) -> Path:
+    """Run notebook ``path`` top to bottom in full mode and store its outputs in place.
+
+    The kernel starts in the notebook's folder with quick mode and ``MPLBACKEND`` unset and
+    progress bars off. The file is replaced only after the whole run succeeded.
+
+    Raises:
+        nbclient.exceptions.CellExecutionError: a cell failed; the notebook is left as it was.
+    """
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    saved = {name: os.environ.get(name) for name in (*_STORED_RUN_UNSET, *_STORED_RUN_SET)}
+    for name in _STORED_RUN_UNSET:
+        os.environ.pop(name, None)
+    os.environ.update(_STORED_RUN_SET)
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    partial = path.with_name(f".{path.name}.partial")
+    nbformat.write(nb, partial)
+    os.replace(partial, path)
+    return path
 
 
 # --- the website ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ rounding; ``channels_last=False`` gives the plain path.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -34,9 +35,17 @@ from .downloads import atomic_write
 
 __all__ = [
     "EXERCISE", "HISTORY_KEYS", "History", "Recipe", "evaluate", "fit", "load_checkpoint",
-    "memory_format", "predict", "save_checkpoint", "save_history", "train_one_epoch",
-    "train_steps", "train_with_recipe",
+    "memory_format", "predict", "progress_bar", "save_checkpoint", "save_history",
+    "train_one_epoch", "train_steps", "train_with_recipe",
 ]
+
+
+
+def progress_bar(iterable, *, disable: bool = False, **kwargs) -> tqdm:
+    """tqdm's bar (a widget in Jupyter), off when ``TQDM_DISABLE=1``: ``cnn-course execute`` sets
+    it, because a bar stored in a notebook reads 0 % without a live kernel."""
+    return tqdm(iterable, disable=disable or os.environ.get("TQDM_DISABLE") == "1", **kwargs)
+
 
 History = dict[str, list[float]]
 HISTORY_KEYS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr",
@@ -139,7 +148,8 @@ def train_one_epoch(
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     with memory_format(model, channels_last):
-        for images, targets in tqdm(loader, desc="train", leave=False, disable=not progress):
+        batches = progress_bar(loader, desc="train", leave=False, disable=not progress)
+        for images, targets in batches:
             images, targets = _to((images, targets), device)
             outputs = model(images)             # 1. forward pass
             loss = loss_fn(outputs, targets)    # 2. loss
@@ -229,7 +239,7 @@ def fit(
         model.to(device)
     history: History = {key: [] for key in HISTORY_KEYS}
     train_eval = _in_order(train_loader)
-    bar = tqdm(range(epochs), desc="epochs", disable=not progress)
+    bar = progress_bar(range(epochs), desc="epochs", disable=not progress)
     for _ in bar:
         history["lr"].append(optimizer.param_groups[0]["lr"])
         start = time.perf_counter()
@@ -310,7 +320,7 @@ def predict(
     model.eval()
     outputs, targets = [], []
     with torch.inference_mode():
-        for images, target in tqdm(loader, desc="predict", disable=not progress):
+        for images, target in progress_bar(loader, desc="predict", disable=not progress):
             outputs.append(model(_to((images,), device)[0]).cpu())
             targets.append(target)
     model.train(was_training)

@@ -38,8 +38,8 @@ def test_plot_conv_steps_shows_the_slides_114_and_the_window():
     window = top_second.patches[-1]
     assert (window.get_x(), window.get_y()) == (0.5, 0.5)     # step 7: row 1, column 1
     assert (window.get_width(), window.get_height()) == (3, 3)
-    assert "row 1, col 1" in top_second.get_title()
-    assert "5x5" in bottom_first.get_title()
+    assert "fila 1, columna 1" in top_second.get_title()    # figure text is Spanish
+    assert bottom_first.get_title() == "salida 5x5: celda (0, 0)"
     plt.close(fig)
 
 
@@ -65,13 +65,60 @@ def test_plot_matrices_symmetric_centres_colours_on_zero():
     plt.close(fig)
 
 
+def _hatched(ax) -> list:
+    return [p for p in ax.patches if p.get_hatch()]
+
+
+def test_plot_conv_steps_marks_the_pixels_no_window_visits():
+    # 8x8, kernel 3, stride 2: windows start at 0, 2, 4, so the last row and column are missed
+    fig = plots.plot_conv_steps(np.zeros((8, 8)), 3, stride=2, steps=[0, 8])
+    top = fig.axes[0]
+    missed = {(round(p.get_y() + 0.5), round(p.get_x() + 0.5)) for p in _hatched(top)}
+    assert missed == {(7, c) for c in range(8)} | {(r, 7) for r in range(8)}
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "píxeles que ninguna ventana visita" in labels
+    plt.close(fig)
+    # a padding of 1 fits the stride: every image pixel is visited (only padding is left over)
+    fig = plots.plot_conv_steps(np.zeros((8, 8)), 3, stride=2, padding=1, steps=1)
+    assert _hatched(fig.axes[0]) == []
+    assert "relleno" in [t.get_text() for t in fig.legends[0].get_texts()]
+    plt.close(fig)
+
+
+def _smallest_number_points(fig) -> float:
+    return min(t.get_fontsize() for ax in fig.axes for t in ax.texts)
+
+
+def test_numbers_stay_legible_in_wide_matrices():
+    # the im2col matrix of notebook 02 (9 x 16) at the notebook's size; 16 columns used to get 5 pt
+    columns = np.zeros((9, 16))
+    fig = plots.plot_matrices([columns], size=6.5)
+    assert _smallest_number_points(fig) >= 9
+    plt.close(fig)
+    # the slides' 114 example with the conv steps: three-digit numbers in 7x7 cells
+    fig = plots.plot_conv_steps(IMAGE, kernel=KERNEL, padding=1, steps=4)
+    assert _smallest_number_points(fig) >= 8
+    assert fig.get_size_inches()[0] <= plots.MAX_WIDTH
+    plt.close(fig)
+
+
+def test_figures_fit_the_notebook_width():
+    fig = plots.show_images([np.zeros((4, 4))] * 16, ncols=16)
+    assert fig.get_size_inches()[0] <= plots.MAX_WIDTH
+    plt.close(fig)
+    fig = plots.plot_matrices([np.zeros((3, 3))] * 8, size=3)
+    assert fig.get_size_inches()[0] <= plots.MAX_WIDTH
+    plt.close(fig)
+
+
 def test_feature_map_title_sits_above_the_map_titles():
     fig = plots.plot_feature_maps(torch.rand(1, 8, 6, 6), max_maps=8, ncols=8, title="conv1")
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     title_bottom = fig._suptitle.get_window_extent(renderer).y0
     map_titles_top = max(ax.title.get_window_extent(renderer).y1 for ax in fig.axes)
-    assert fig._suptitle.get_text() == "conv1 (6, 6)"
+    assert fig._suptitle.get_text() == "conv1 (6, 6): cada mapa con su propia escala de color"
+    assert [ax.get_title() for ax in fig.axes][:2] == ["canal 0", "canal 1"]
     assert title_bottom >= map_titles_top
     plt.close(fig)
 

@@ -204,3 +204,39 @@ def test_site_refuses_a_folder_that_is_not_a_site(tmp_path):
     with pytest.raises(ValueError, match="not empty"):
         publish.build_site(tmp_path)
     assert (tmp_path / "thesis.tex").read_text() == "mine"
+
+
+def _probe_notebook(path: Path, code: str) -> None:
+    nb = new_notebook(cells=[new_code_cell(code)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_execute_stores_a_full_mode_run_with_figures_and_no_progress_bars(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNN_COURSE_QUICK", "1")  # what pytest sets; the stored run must drop it
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    path = tmp_path / "probe.ipynb"
+    _probe_notebook(path, "import os\nimport matplotlib.pyplot as plt\n"
+                          "from cnn_course import config, training\n"
+                          "for _ in training.progress_bar(range(3)):\n    pass\n"
+                          "print('quick:', config.quick_mode(), os.getcwd())\n"
+                          "plt.plot([0, 1]);")
+    assert cli.main(["execute", str(path)]) == 0
+    outputs = nbformat.read(path, as_version=4).cells[0].outputs
+    kinds = [list(o.get("data", {})) or o.output_type for o in outputs]
+    assert outputs[0].text == f"quick: False {tmp_path}\n", kinds
+    assert any("image/png" in o.get("data", {}) for o in outputs), kinds  # the figure is kept
+    assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+                   for o in outputs), kinds  # no bar stored at 0 %
+    assert Path.cwd() != tmp_path and publish.os.environ["CNN_COURSE_QUICK"] == "1"
+
+
+def test_execute_leaves_a_failing_notebook_unchanged(tmp_path, capsys):
+    path = tmp_path / "broken.ipynb"
+    _probe_notebook(path, "raise ValueError('roto')")
+    before = path.read_bytes()
+    assert cli.main(["execute", str(path)]) == 1
+    assert path.read_bytes() == before
+    assert "left unchanged" in capsys.readouterr().err
+    assert not list(tmp_path.glob(".*partial"))
