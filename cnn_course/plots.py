@@ -81,7 +81,7 @@ def plot_history(history: History, title: str = "", axes=None):
         The matplotlib figure.
     """
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+        fig, axes = plt.subplots(1, 2, figsize=(MAX_WIDTH, 3.8))
     else:
         fig = axes[0].figure
     epochs = np.arange(1, len(history["train_loss"]) + 1)
@@ -118,7 +118,7 @@ class LivePlot:
         if get_ipython() is None:
             return
         if self.fig is None:
-            self.fig = plt.figure(figsize=(11, 3.8))
+            self.fig = plt.figure(figsize=(MAX_WIDTH, 3.8))
             self.fig.subplots(1, 2)
         plot_history(history, self.title, axes=self.fig.axes)
         clear_output(wait=True)
