@@ -18,8 +18,9 @@ from . import config
 from .downloads import SAMPLE_ROOT, DatasetNotFoundError, prepare_fashion_mnist
 
 __all__ = [
-    "EVAL_BATCH_SIZE", "FASHION_CLASSES", "QUICK_SIZES", "FashionData", "FlattenDataset",
-    "TensorBatches", "fashion_batches", "load_fashion_mnist", "per_class_subset", "to_tensors",
+    "EVAL_BATCH_SIZE", "FASHION_CLASSES", "FASHION_CLASSES_ES", "QUICK_SIZES", "FashionData",
+    "FlattenDataset", "TensorBatches", "fashion_batches", "load_fashion_mnist", "per_class_subset",
+    "to_tensors",
 ]
 
 FASHION_CLASSES = (
@@ -33,6 +34,19 @@ FASHION_CLASSES = (
     "Sneaker",
     "Bag",
     "Ankle boot",
+)
+# The same classes, in the same order, in Spanish (the course's figures and tables).
+FASHION_CLASSES_ES = (
+    "camiseta",
+    "pantalón",
+    "jersey",
+    "vestido",
+    "abrigo",
+    "sandalia",
+    "camisa",
+    "zapatilla",
+    "bolso",
+    "botín",
 )
 QUICK_SIZES = {"train": 3000, "test": 1000}
 EVAL_BATCH_SIZE = 256  # evaluation batches: fastest on a CPU (they stay in the cache)

@@ -384,23 +384,40 @@ class FashionResNet(nn.Module):
         return self.out(torch.flatten(x, start_dim=1))
 
 
-def deep_stack(depth: int = 20, channels: int = 16, residual: bool = True) -> nn.Sequential:
+def deep_stack(depth: int = 20, channels: int = 16, residual: bool = True,
+               init: str = "default") -> nn.Sequential:
     """A deep, narrow Fashion-MNIST classifier, to see why residual connections matter.
 
     A stem (3x3 convolution 1 -> ``channels``, stride 2: 28x28 -> 14x14, ReLU), then ``depth``
     3x3 layers of ``channels`` channels, either plain (conv + ReLU) or ``ResLayer`` (the same
     conv + ReLU with the input added back), then global average pooling and a linear layer to
-    10 classes. With the same seed, both versions start with the same weights.
+    10 classes. With the same seed and ``init``, both versions start with the same weights.
+
+    Args:
+        init: ``"default"`` keeps PyTorch's initialisation of each convolution (uniform, scaled
+            so that each ReLU layer shrinks the signal, about 0.4 per layer); ``"kaiming"``
+            draws the convolution weights as He et al. (2015) do for ReLU networks (normal,
+            std ``sqrt(2 / fan_in)``, zero biases), which keeps the signal's size layer after
+            layer.
 
     Returns:
         ``nn.Sequential`` with parts ``stem``, ``body`` (the ``depth`` layers), ``head``.
     """
+    if init not in ("default", "kaiming"):
+        raise ValueError(f"deep_stack: init={init!r} is unknown; use 'default' or 'kaiming'.")
+
     def layer() -> nn.Module:
         if residual:
             return ResLayer(channels, channels, 3)
         return nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU())
 
-    return nn.Sequential(OrderedDict(
+    model = nn.Sequential(OrderedDict(
         stem=nn.Sequential(nn.Conv2d(1, channels, 3, stride=2, padding=1), nn.ReLU()),
         body=nn.Sequential(*(layer() for _ in range(depth))),
         head=nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10))))
+    if init == "kaiming":
+        for module in model.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+    return model

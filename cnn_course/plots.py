@@ -76,21 +76,23 @@ def show_images(images: Sequence, labels: Sequence | None = None,
 def plot_history(history: History, title: str = "", axes=None):
     """Loss and accuracy per epoch, train vs test, side by side (the slides' result plots).
 
+    The figure text is in Spanish, as the course's students read it.
+
     Returns:
         The matplotlib figure.
     """
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+        fig, axes = plt.subplots(1, 2, figsize=(MAX_WIDTH, 3.8))
     else:
         fig = axes[0].figure
     epochs = np.arange(1, len(history["train_loss"]) + 1)
-    for ax, metric, name in ((axes[0], "loss", "Loss"), (axes[1], "acc", "Accuracy")):
+    for ax, metric, name in ((axes[0], "loss", "Pérdida"), (axes[1], "acc", "Tasa de aciertos")):
         ax.clear()
-        ax.plot(epochs, history[f"train_{metric}"], "o-", label="train")
+        ax.plot(epochs, history[f"train_{metric}"], "o-", label="entrenamiento")
         ax.plot(epochs, history[f"test_{metric}"], "s-", label="test")
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("época")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel(name)
+        ax.set_ylabel(name.lower())
         ax.set_title(f"{name} {title}".strip())
         ax.grid(alpha=0.3)
         ax.legend()
@@ -117,7 +119,7 @@ class LivePlot:
         if get_ipython() is None:
             return
         if self.fig is None:
-            self.fig = plt.figure(figsize=(11, 3.8))
+            self.fig = plt.figure(figsize=(MAX_WIDTH, 3.8))
             self.fig.subplots(1, 2)
         plot_history(history, self.title, axes=self.fig.axes)
         clear_output(wait=True)
@@ -138,7 +140,8 @@ def confusion_matrix(predictions: torch.Tensor, targets: torch.Tensor,
 
 def plot_confusion_matrix(matrix: torch.Tensor, classes: Sequence[str], normalize: bool = True,
                           ax=None):
-    """Heat map of a confusion matrix (rows: true class, columns: predicted).
+    """Heat map of a confusion matrix (rows: true class, columns: predicted), every cell
+    written in it; axis labels in Spanish.
 
     Returns:
         The matplotlib figure.
@@ -147,19 +150,19 @@ def plot_confusion_matrix(matrix: torch.Tensor, classes: Sequence[str], normaliz
     if normalize:
         m = m / m.sum(dim=1, keepdim=True).clamp(min=1)
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 6))
+        _, ax = plt.subplots(figsize=(8.5, 7.5))
     im = ax.imshow(m.numpy(), cmap="Blues")
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
-    ax.set_yticks(range(len(classes)), classes)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set_xticks(range(len(classes)), classes, rotation=40, ha="right", fontsize=10)
+    ax.set_yticks(range(len(classes)), classes, fontsize=10)
+    ax.set_xlabel("clase predicha", fontsize=11)
+    ax.set_ylabel("clase verdadera", fontsize=11)
     for i in range(len(classes)):
         for j in range(len(classes)):
             value = m[i, j].item()
             text = f"{value:.2f}" if normalize else f"{int(value)}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+            ax.text(j, i, text, ha="center", va="center", fontsize=9,
                     color="white" if value > m.max().item() / 2 else "black")
-    ax.figure.colorbar(im, ax=ax)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     ax.figure.tight_layout()
     return ax.figure
 
@@ -168,19 +171,24 @@ def plot_kernels(weight: torch.Tensor, ncols: int = 8, size: float = 1.0, title:
     """The 2D kernels of a convolution weight (out, in, k, k): one image per kernel of the first
     input channel, with a diverging colour map centred on zero (red positive, blue negative).
 
+    Each kernel has its own colour scale, from minus to plus its largest absolute value (written
+    above it), so that a kernel with small weights is as visible as one with large weights.
+
     Returns:
         The matplotlib figure.
     """
     kernels = weight.detach().cpu()[:, 0]
-    limit = kernels.abs().max().item() or 1.0
     n = len(kernels)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.4 + 0.4),
+                             squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
+            limit = kernels[i].abs().max().item() or 1.0
             ax.imshow(kernels[i].numpy(), cmap="bwr", vmin=-limit, vmax=limit)
+            ax.set_title(f"±{limit:.2f}", fontsize=7)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

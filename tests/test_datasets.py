@@ -103,3 +103,11 @@ def test_per_class_subset_is_balanced_seeded_and_checked():
     assert not torch.equal(idx, datasets.per_class_subset(labels, 4, seed=1))
     with pytest.raises(ValueError, match="class 1 has 6 examples, fewer than the 7"):
         datasets.per_class_subset(labels, 7)
+
+
+def test_spanish_class_names_follow_the_same_order():
+    assert len(datasets.FASHION_CLASSES_ES) == len(datasets.FASHION_CLASSES) == 10
+    assert len(set(datasets.FASHION_CLASSES_ES)) == 10
+    spanish = dict(zip(datasets.FASHION_CLASSES, datasets.FASHION_CLASSES_ES, strict=True))
+    assert (spanish["Shirt"], spanish["T-shirt/top"], spanish["Ankle boot"]) == (
+        "camisa", "camiseta", "botín")

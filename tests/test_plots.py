@@ -132,3 +132,43 @@ def test_accuracy_vs_labels_draws_the_mean_and_a_band_per_method():
     assert len(ax.collections) == 2 and ax.get_xscale() == "log"
     assert "por clase" in ax.get_xlabel() and ax.get_title() == "título"
     plt.close(fig)
+
+
+def test_plot_history_draws_both_curves_in_spanish():
+    history = {"train_loss": [1.0, 0.5, 0.4], "test_loss": [1.1, 0.7, 0.6],
+               "train_acc": [0.6, 0.8, 0.9], "test_acc": [0.55, 0.75, 0.8]}
+    fig = plots.plot_history(history, "- MLP")
+    loss_ax, acc_ax = fig.axes
+    assert loss_ax.get_title() == "Pérdida - MLP" and acc_ax.get_title() == "Tasa de aciertos - MLP"
+    assert loss_ax.get_xlabel() == "época"
+    assert [t.get_text() for t in acc_ax.get_legend().get_texts()] == ["entrenamiento", "test"]
+    assert list(acc_ax.lines[1].get_ydata()) == history["test_acc"]
+    plt.close(fig)
+
+
+def test_live_plot_outside_a_notebook_draws_nothing():
+    live = plots.LivePlot("x")
+    live({"train_loss": [1.0], "test_loss": [1.0], "train_acc": [0.5], "test_acc": [0.5]})
+    assert live.fig is None
+    live.close()
+
+
+def test_plot_confusion_matrix_writes_every_cell_with_spanish_axes():
+    matrix = plots.confusion_matrix(torch.tensor([0, 1, 1, 2]), torch.tensor([0, 1, 2, 2]), 3)
+    fig = plots.plot_confusion_matrix(matrix, ["a", "b", "c"])
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("clase predicha", "clase verdadera")
+    assert _texts(ax) == ["1.00", "0.00", "0.00", "0.00", "1.00", "0.00", "0.00", "0.50", "0.50"]
+    plt.close(fig)
+
+
+def test_plot_kernels_scales_each_kernel_on_its_own():
+    weight = torch.zeros(2, 1, 3, 3)
+    weight[0, 0, 1, 1] = 4.0       # a large kernel
+    weight[1, 0, 0, 0] = -0.01     # a small one: still drawn with the full colour range
+    fig = plots.plot_kernels(weight, title="conv1")
+    large, small = fig.axes
+    assert large.images[0].get_clim() == (-4.0, 4.0)
+    assert small.images[0].get_clim() == pytest.approx((-0.01, 0.01))
+    assert (large.get_title(), small.get_title()) == ("±4.00", "±0.01")
+    plt.close(fig)

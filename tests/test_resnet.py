@@ -100,6 +100,23 @@ def test_the_gradient_vanishes_in_a_deep_plain_stack_but_not_in_a_residual_one(b
     assert residual > 1e3 * plain
 
 
+def test_kaiming_init_keeps_the_gradient_of_a_deep_plain_stack(batch):
+    config.seed_everything(0)
+    model = deep_stack(depth=20, channels=16, residual=False, init="kaiming")
+    assert all(torch.all(m.bias == 0) for m in model.modules() if isinstance(m, nn.Conv2d))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    record = training.train_steps(model, [batch], nn.CrossEntropyLoss(), optimizer, 1,
+                                  watch=[model.stem[0], model.body[-1][0]])
+    first, last = record["grad_norm"][0]
+    assert 1e-2 < first / last < 1e2                 # default init: about 0.41 ** 20 = 2e-8
+    assert first > 1e3 * _first_grad_norm(False, batch)
+
+
+def test_deep_stack_rejects_an_unknown_init():
+    with pytest.raises(ValueError, match="'default' or 'kaiming'"):
+        deep_stack(depth=2, init="xavier")
+
+
 def test_fashion_resnet_trains_with_the_exercise_recipe(batch):
     config.seed_everything(0)
     model = FashionResNet()
