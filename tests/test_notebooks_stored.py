@@ -1,9 +1,11 @@
-"""The notebooks' stored outputs come from a full-mode run.
+"""The notebooks' stored outputs come from one full-mode run, top to bottom, that a static
+viewer (GitHub, nbconvert HTML, the site) shows as the student's kernel did.
 
 Every notebook's first code cell prints ``config.run_info()``, which names the mode. Outputs
 stored from quick mode (3,000 images, 1-2 epochs) would show students figures the prose does not
 describe, so a notebook may keep them only if it is listed in ``QUICK_ALLOWED`` and the README
-says why (none is, today).
+says why (none is, today). A cell edited or added after the last run has no execution count, or
+breaks the 1, 2, 3, ... sequence; a stored progress-bar widget reads "0%" without a kernel.
 """
 
 import json
@@ -14,6 +16,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 QUICK_ALLOWED: set[str] = set()     # notebook file names; each needs its reason in the README
+
+
+def refresh_hint(path: Path) -> str:
+    return (f"execute it in full mode from the repository root: "
+            f"env -u CNN_COURSE_QUICK -u MPLBACKEND .venv/bin/cnn-course execute "
+            f"notebooks/{path.name}")
 
 
 def stored_mode(notebook: dict) -> str | None:
@@ -48,9 +56,7 @@ def test_stored_mode_reads_run_info_lines():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_stored_outputs_come_from_full_mode(path: Path):
     mode = stored_mode(json.loads(path.read_text(encoding="utf-8")))
-    refresh = (f"execute it in full mode from the repository root: env -u CNN_COURSE_QUICK "
-               f"-u MPLBACKEND .venv/bin/jupyter nbconvert --to notebook --execute --inplace "
-               f"notebooks/{path.name}")
+    refresh = refresh_hint(path)
     assert mode is not None, (f"{path.name}: its first code cell has no stored run_info() line; "
                               f"{refresh}")
     if path.name in QUICK_ALLOWED:
@@ -58,3 +64,25 @@ def test_stored_outputs_come_from_full_mode(path: Path):
         assert path.name in readme, f"{path.name} keeps quick-mode outputs: say why in the README"
         return
     assert mode == "full", f"{path.name}: its stored outputs come from {mode} mode; {refresh}"
+
+
+def code_cells(path: Path) -> list[dict]:
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_stored_outputs_come_from_one_run_top_to_bottom(path: Path):
+    counts = [cell.get("execution_count") for cell in code_cells(path)]
+    stale = [i for i, count in enumerate(counts, 1) if count != i]
+    assert not stale, (f"{path.name}: code cells {stale} were not run in order in the last run "
+                       f"(execution counts {counts}): edited after it? {refresh_hint(path)}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_no_stored_widgets(path: Path):
+    widgets = [i for i, cell in enumerate(code_cells(path), 1)
+               for output in cell.get("outputs", [])
+               if "application/vnd.jupyter.widget-view+json" in output.get("data", {})]
+    assert not widgets, (f"{path.name}: code cells {widgets} store a widget (a progress bar reads "
+                         f"0% without a kernel); {refresh_hint(path)}, which turns bars off")
