@@ -328,14 +328,6 @@ def download_vgg16_weights(force: bool = False, progress: bool = True) -> tuple[
     return path, True
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def lite0_weights_path(check: bool = True) -> Path:
     """The EfficientNet-Lite0 ImageNet weights that the pip package ``LITE0_PACKAGE`` put in
     site-packages; ``check`` compares the file's sha256 with the prefix in its name.
@@ -352,7 +344,7 @@ def lite0_weights_path(check: bool = True) -> Path:
         raise WeightsNotFoundError(f"{path} is missing from the package {LITE0_PACKAGE}. "
                                    f"Run `{LITE0_REINSTALL}`.")
     expected = path.stem.rsplit("-", 1)[-1]  # efficientnet-lite0-57934424 -> 57934424
-    if check and not _sha256(path).startswith(expected):
+    if check and not hashlib.sha256(path.read_bytes()).hexdigest().startswith(expected):
         raise WeightsNotFoundError(f"{path} is damaged (its sha256 does not start with "
                                    f"{expected}). Run `{LITE0_REINSTALL}`.")
     return path
