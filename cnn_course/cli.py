@@ -92,28 +92,32 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _site(args: argparse.Namespace) -> int:
+def _publish(job) -> int:
+    """Run ``job(publish)`` and print the line it returns; a missing site extra, a failed
+    build or a missing notebook exits 2 with the message (which names the fix)."""
     from . import publish
     try:
-        index = publish.build_site(args.out, args.notebooks, warnings=sys.stderr)
+        print(job(publish))
     except (publish.SiteToolsMissingError, publish.SiteBuildError, FileNotFoundError) as err:
         print(f"cnn-course: {err}", file=sys.stderr)
         return 2
-    print(f"course site written to {index.parent}; open {index} in a browser, or serve the "
-          f"folder (search snippets need it): python3 -m http.server -d {index.parent}")
     return 0
+
+
+def _site(args: argparse.Namespace) -> int:
+    def job(publish) -> str:
+        index = publish.build_site(args.out, args.notebooks, warnings=sys.stderr)
+        return (f"course site written to {index.parent}; open {index} in a browser, or serve "
+                f"the folder (search snippets need it): python3 -m http.server -d {index.parent}")
+    return _publish(job)
 
 
 def _handout(args: argparse.Namespace) -> int:
-    from . import publish
-    try:
+    def job(publish) -> str:
         written = publish.make_handouts(args.out, args.notebooks)
-    except FileNotFoundError as err:
-        print(f"cnn-course: {err}", file=sys.stderr)
-        return 2
-    print(f"{len(written)} student notebooks (solutions removed) written to "
-          f"{written[0].parent}")
-    return 0
+        return (f"{len(written)} student notebooks (solutions removed) written to "
+                f"{written[0].parent}")
+    return _publish(job)
 
 
 def _execute(args: argparse.Namespace) -> int:

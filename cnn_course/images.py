@@ -58,14 +58,10 @@ class UnreadableImageError(ValueError):
 
 
 def load_image(path: str | Path) -> np.ndarray:
-    """Read an image file as an RGB uint8 array (H, W, 3), whatever it holds.
+    """Read an image file (grayscale, RGBA, 16-bit: all become 8-bit) as RGB uint8 (H, W, 3).
 
-    Grayscale, RGBA and 16-bit files become 3-channel 8-bit RGB (OpenCV's ``IMREAD_COLOR``).
-    OpenCV reads BGR: ``[:, :, ::-1]`` reverses the channels (the slides' ``[:, :, :-1]``
-    would drop one). Reading through ``np.fromfile`` also works for non-ASCII paths on Windows.
-
-    Raises:
-        UnreadableImageError: the file is not an image OpenCV can decode (the message names it).
+    OpenCV reads BGR: ``[:, :, ::-1]`` reverses the channels (the slides' ``[:, :, :-1]`` would
+    drop one). UnreadableImageError names a file OpenCV cannot decode.
     """
     bgr = _decode(Path(path), cv2.IMREAD_COLOR)
     if bgr is None:
@@ -76,7 +72,7 @@ def load_image(path: str | Path) -> np.ndarray:
 
 
 def _decode(path: Path, flags: int) -> np.ndarray | None:
-    """OpenCV's decoding of a file (``None`` if it is not an image), through ``np.fromfile``."""
+    """OpenCV's decoding of a file, or ``None``; ``np.fromfile`` reads non-ASCII Windows paths."""
     try:
         raw = np.fromfile(path, dtype=np.uint8)
     except OSError:
@@ -90,8 +86,7 @@ def _mean_std(dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def imagenet_normalize(images: torch.Tensor) -> torch.Tensor:
-    """(…, 3, H, W) values in [0, 1] -> ImageNet-normalised (per channel, mean 0 std 1 on
-    ImageNet)."""
+    """(…, 3, H, W) values in [0, 1] -> per channel, mean 0 and std 1 on ImageNet."""
     mean, std = _mean_std(images.dtype)
     return (images - mean) / std
 
@@ -122,15 +117,9 @@ def _listing(folder: Path, limit: int = 8) -> str:
 
 def image_folder(folder: str | Path, split: str | None = None,
                  classes: tuple[str, ...] = CATS_DOGS_CLASSES) -> Path:
-    """The folder holding one sub-folder per class, for a split of a dataset.
-
-    Accepts the class folder's parent itself, or a dataset root with ``split`` in one of the
-    layouts of ``SPLIT_FOLDERS`` (``train/``, ``training_set/training_set/``, ...). A folder
-    that holds only a folder of its own name (the Kaggle zip's ``training_set/training_set``)
-    is entered.
-
-    Raises:
-        DatasetNotFoundError: no such folder; the message lists what was found.
+    """The folder holding one sub-folder per class: ``folder`` itself, or its ``split`` in one of
+    the layouts of ``SPLIT_FOLDERS``; a lone folder of its own name (the Kaggle zip's
+    ``training_set/training_set``) is entered. DatasetNotFoundError lists what was found.
     """
     folder = Path(folder).expanduser()
     if not folder.is_dir():
@@ -174,19 +163,11 @@ class CatsDogs(Dataset):
     tensors and float targets of shape (1,) (0 for the first class, 1 for the second).
 
     Corrected from the slides: BGR -> RGB with ``[:, :, ::-1]``; files sorted before the seeded
-    shuffle, so the same images are taken on every machine; no ``.to(device)`` here (the
-    training loop moves batches, which keeps DataLoader workers working).
-
-    Args:
-        folder: the folder with one sub-folder per class, or a dataset root with ``split``.
-        split: ``"train"``, ``"test"``, ``"validation"`` or None (see ``image_folder``).
-        limit: at most this many images per class (the slides' 500), taken after a seeded
-            shuffle of each class.
-        classes: the class folder names, in target order.
-        seed: seed of the shuffles (the slides' 10).
-        size: side of the square the images are resized to.
-        skip_unreadable: check every file now and leave out those that are not images, with a
-            warning that counts them; by default such a file raises an error when it is read.
+    shuffle (the same images on every machine); no ``.to(device)`` (the training loop moves
+    batches, which keeps DataLoader workers working). ``folder`` and ``split`` as in
+    ``image_folder``; ``limit`` images per class (the slides' 500) after a shuffle with ``seed``
+    (the slides' 10); ``classes`` in target order. ``skip_unreadable`` checks every file now
+    and leaves out, with a warning, those that are not images (else reading one raises).
     """
 
     def __init__(self, folder: str | Path, split: str | None = None, limit: int | None = None,
@@ -200,17 +181,15 @@ class CatsDogs(Dataset):
             files = _class_files(self.root, name)
             rng.shuffle(files)
             pairs += [(f, target) for f in files[:limit]]
-        self.skipped: list[Path] = []
-        if skip_unreadable:
-            self.skipped = [f for f, _ in pairs  # decoded at 1/8 size, which is cheap
-                            if _decode(f, cv2.IMREAD_REDUCED_GRAYSCALE_8) is None]
-            if self.skipped:
-                bad = set(self.skipped)
-                pairs = [(f, t) for f, t in pairs if f not in bad]
-                warnings.warn(
-                    f"CatsDogs: skipped {len(self.skipped)} unreadable file(s) in {self.root}: "
-                    + ", ".join(str(f.relative_to(self.root)) for f in self.skipped[:5])
-                    + (" ..." if len(self.skipped) > 5 else ""), stacklevel=2)
+        self.skipped = [f for f, _ in pairs if skip_unreadable  # decoded at 1/8 size: cheap
+                        and _decode(f, cv2.IMREAD_REDUCED_GRAYSCALE_8) is None]
+        if self.skipped:
+            bad = set(self.skipped)
+            pairs = [(f, t) for f, t in pairs if f not in bad]
+            warnings.warn(
+                f"CatsDogs: skipped {len(self.skipped)} unreadable file(s) in {self.root}: "
+                + ", ".join(str(f.relative_to(self.root)) for f in self.skipped[:5])
+                + (" ..." if len(self.skipped) > 5 else ""), stacklevel=2)
         rng.shuffle(pairs)
         self.fpaths = [f for f, _ in pairs]
         self.targets = [t for _, t in pairs]
@@ -230,25 +209,13 @@ class CatsDogs(Dataset):
 def write_fashion_folders(dest: str | Path, classes: tuple[str, ...] = STAND_IN_CLASSES,
                           per_class: tuple[int, int] = (500, 1000), size: int = 224,
                           full: bool | None = None) -> Path:
-    """Write a two-class image folder from Fashion-MNIST: the offline stand-in for cats vs dogs.
-
-    ``dest/train/<class>/*.jpg`` and ``dest/test/<class>/*.jpg``, the first ``per_class``
-    images of each class (train, test) upscaled to ``size`` x ``size`` RGB JPEGs, in class
-    folders named by ``folder_name`` (``STAND_IN_FOLDERS``). Written once, through a temporary
-    folder: a complete folder made with the same arguments is kept as it is.
-
-    Args:
-        per_class: at most this many (train, test) images per class; the shipped sample has
-            100 and 50, the full set 6,000 and 1,000.
-        full: ``True`` the full Fashion-MNIST (from the data folder or Debian's package, never
-            downloaded), ``False`` the sample shipped with the course, ``None`` the full set
-            when it is on this machine, else the sample.
-
-    Returns:
-        ``dest``, ready for ``CatsDogs(dest, split=..., classes=STAND_IN_FOLDERS)``.
-
-    Raises:
-        DatasetNotFoundError: ``full=True`` and the full set is not on this machine.
+    """Write the offline stand-in for cats vs dogs, ready for ``CatsDogs(dest, split=...,
+    classes=STAND_IN_FOLDERS)``: ``dest/{train,test}/<folder_name(class)>/*.jpg``, the first
+    ``per_class`` (train, test) images of each class as ``size``-square RGB JPEGs (the sample
+    has 100 and 50 per class, the full set 6,000 and 1,000). ``full``: ``True`` the full set
+    already on this machine (else DatasetNotFoundError; never downloaded), ``False`` the
+    shipped sample, ``None`` the full set if here. Written once through a temporary folder; a
+    complete folder made with the same arguments is kept.
     """
     dest = Path(dest)
     root = SAMPLE_ROOT
