@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -118,8 +117,7 @@ def notebook_info(path: Path | str) -> NotebookInfo:
 
 def _first_clause(text: str) -> str:
     """``"unos 20 minutos; la ejecución..."`` -> ``"unos 20 minutos"``."""
-    clause = re.split(r";|\.(?:\s|$)", " ".join(text.split()), maxsplit=1)[0]
-    return clause.strip()
+    return re.split(r";|\.(?:\s|$)", " ".join(text.split()), maxsplit=1)[0].strip()
 
 
 def course_map(notebooks_dir: Path | str | None = None) -> list[NotebookInfo]:
@@ -331,9 +329,8 @@ def build_site(out: Path | str | None = None, notebooks_dir: Path | str | None =
     return out / "index.html"
 
 
-def _write_sources(source: Path, notebooks: Iterable[NotebookInfo]) -> None:
+def _write_sources(source: Path, notebooks: list[NotebookInfo]) -> None:
     """The Sphinx source folder: conf.py, the landing page, the pages and the downloads."""
-    notebooks = list(notebooks)
     for folder in ("notebooks", "descargas", "_static"):
         (source / folder).mkdir(parents=True)
     (source / "conf.py").write_text(CONF_PY.format(title=SITE_TITLE), encoding="utf-8")
