@@ -1,4 +1,5 @@
-"""Pictures: image grids, learning curves (also live while training), confusion matrix."""
+"""Pictures: image grids, learning curves (also live while training), confusion matrix, kernels
+and feature maps, small annotated matrices and the sliding window. Figure text is Spanish."""
 
 from __future__ import annotations
 
@@ -11,21 +12,12 @@ from matplotlib.ticker import MaxNLocator
 
 from .training import History
 
-__all__ = [
-    "show_images",
-    "plot_history",
-    "LivePlot",
-    "confusion_matrix",
-    "plot_confusion_matrix",
-    "plot_kernels",
-    "plot_feature_maps",
-    "plot_matrices",
-    "plot_conv_steps",
-    "plot_accuracy_vs_labels",
-]
+__all__ = ["show_images", "plot_history", "LivePlot", "confusion_matrix", "plot_confusion_matrix",
+           "plot_kernels", "plot_feature_maps", "plot_matrices", "plot_conv_steps",
+           "plot_accuracy_vs_labels"]
 
-# The widest figure the helpers below draw by default, in inches: at matplotlib's 100 dpi it
-# fits a notebook's output column without being scaled down, so the text keeps its size.
+# The widest default figure, in inches: at 100 dpi it fits a notebook's output column unscaled,
+# so the text keeps its size.
 MAX_WIDTH = 10.0
 
 
@@ -33,36 +25,32 @@ def _as_image(img) -> np.ndarray:
     """A (H, W) or (H, W, C) numpy array from a tensor (C, H, W) / (H, W) or an array."""
     if isinstance(img, torch.Tensor):
         img = img.detach().cpu()
-        if img.dim() == 3:
-            img = img.permute(1, 2, 0)
-        img = img.numpy()
+        img = (img.permute(1, 2, 0) if img.dim() == 3 else img).numpy()
     img = np.asarray(img)
-    if img.ndim == 3 and img.shape[-1] == 1:
-        img = img[..., 0]
-    return img
+    return img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img
+
+
+def _grid(n: int, ncols: int, size: float, aspect: float, extra: float = 0.0):
+    """A figure of ``n`` axes (off) in rows of ``ncols``, each ``size`` wide and
+    ``size * aspect`` high (plus ``extra`` inches); returns it and the ``n`` axes."""
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * aspect + extra),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    return fig, axes.flat[:n]
 
 
 def show_images(images: Sequence, labels: Sequence | None = None,
                 classes: Sequence[str] | None = None, ncols: int = 8,
                 size: float = 1.4, cmap: str = "gray", titles: Sequence[str] | None = None):
-    """A grid of images with their labels (class names if ``classes`` is given).
-
-    Each image gets its own colour scale (matplotlib's default). The grid is at most
-    ``MAX_WIDTH`` inches wide: ``size`` shrinks when there are many columns.
-
-    Returns:
-        The matplotlib figure.
-    """
-    n = len(images)
-    ncols = min(ncols, n)
-    nrows = -(-n // ncols)
-    size = min(size, MAX_WIDTH / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15),
-                             squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i >= n:
-            continue
+    """A grid of images titled by ``titles``, else by their labels (class names with
+    ``classes``); each image has its own colour scale. ``size`` shrinks to keep the grid within
+    ``MAX_WIDTH``. Returns the figure."""
+    size = min(size, MAX_WIDTH / min(ncols, len(images)))
+    fig, axes = _grid(len(images), ncols, size, 1.15)
+    for i, ax in enumerate(axes):
         ax.imshow(_as_image(images[i]), cmap=cmap)
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
@@ -75,12 +63,7 @@ def show_images(images: Sequence, labels: Sequence | None = None,
 
 def plot_history(history: History, title: str = "", axes=None):
     """Loss and accuracy per epoch, train vs test, side by side (the slides' result plots).
-
-    The figure text is in Spanish, as the course's students read it.
-
-    Returns:
-        The matplotlib figure.
-    """
+    Returns the figure."""
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(MAX_WIDTH, 3.8))
     else:
@@ -101,10 +84,8 @@ def plot_history(history: History, title: str = "", axes=None):
 
 
 class LivePlot:
-    """A ``fit`` callback that redraws the learning curves after every epoch in a notebook.
-
-    Outside a notebook (a script, CI) it draws nothing until ``fit`` ends.
-    """
+    """A ``fit`` callback that redraws the learning curves after every epoch in a notebook;
+    outside one (a script, CI) it draws nothing."""
 
     def __init__(self, title: str = ""):
         self.title = title
@@ -141,11 +122,7 @@ def confusion_matrix(predictions: torch.Tensor, targets: torch.Tensor,
 def plot_confusion_matrix(matrix: torch.Tensor, classes: Sequence[str], normalize: bool = True,
                           ax=None):
     """Heat map of a confusion matrix (rows: true class, columns: predicted), every cell
-    written in it; axis labels in Spanish.
-
-    Returns:
-        The matplotlib figure.
-    """
+    written in it (row fractions with ``normalize``). Returns the figure."""
     m = matrix.double()
     if normalize:
         m = m / m.sum(dim=1, keepdim=True).clamp(min=1)
@@ -156,39 +133,25 @@ def plot_confusion_matrix(matrix: torch.Tensor, classes: Sequence[str], normaliz
     ax.set_yticks(range(len(classes)), classes, fontsize=10)
     ax.set_xlabel("clase predicha", fontsize=11)
     ax.set_ylabel("clase verdadera", fontsize=11)
-    for i in range(len(classes)):
-        for j in range(len(classes)):
-            value = m[i, j].item()
-            text = f"{value:.2f}" if normalize else f"{int(value)}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=9,
-                    color="white" if value > m.max().item() / 2 else "black")
+    for (i, j), value in np.ndenumerate(m.numpy()):
+        ax.text(j, i, f"{value:.2f}" if normalize else f"{int(value)}", ha="center",
+                va="center", fontsize=9, color="white" if value > m.max().item() / 2 else "black")
     ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     ax.figure.tight_layout()
     return ax.figure
 
 
 def plot_kernels(weight: torch.Tensor, ncols: int = 8, size: float = 1.0, title: str = ""):
-    """The 2D kernels of a convolution weight (out, in, k, k): one image per kernel of the first
-    input channel, with a diverging colour map centred on zero (red positive, blue negative).
-
-    Each kernel has its own colour scale, from minus to plus its largest absolute value (written
-    above it), so that a kernel with small weights is as visible as one with large weights.
-
-    Returns:
-        The matplotlib figure.
-    """
+    """The kernels of a convolution weight (out, in, k, k) for its first input channel, in a
+    diverging map centred on zero (red positive, blue negative). Each kernel has its own scale,
+    up to its largest absolute value (written above it), so small kernels stay visible.
+    Returns the figure."""
     kernels = weight.detach().cpu()[:, 0]
-    n = len(kernels)
-    ncols = min(ncols, n)
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.4 + 0.4),
-                             squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < n:
-            limit = kernels[i].abs().max().item() or 1.0
-            ax.imshow(kernels[i].numpy(), cmap="bwr", vmin=-limit, vmax=limit)
-            ax.set_title(f"±{limit:.2f}", fontsize=7)
+    fig, axes = _grid(len(kernels), ncols, size, 1.4, 0.4)
+    for ax, kernel in zip(axes, kernels, strict=True):
+        limit = kernel.abs().max().item() or 1.0
+        ax.imshow(kernel.numpy(), cmap="bwr", vmin=-limit, vmax=limit)
+        ax.set_title(f"±{limit:.2f}", fontsize=7)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -197,18 +160,10 @@ def plot_kernels(weight: torch.Tensor, ncols: int = 8, size: float = 1.0, title:
 
 def plot_feature_maps(maps: torch.Tensor, max_maps: int = 16, ncols: int = 8, size: float = 1.1,
                       title: str = ""):
-    """The channels of one image's feature maps (C, H, W) or (1, C, H, W), each as an image.
-
-    Each map has its own colour scale (yellow: its highest value, dark blue: its lowest), so
-    that a map with small values is as visible as one with large values; the title says so.
-
-    Returns:
-        The matplotlib figure.
-    """
+    """The first ``max_maps`` channels of one image's feature maps (C, H, W) or (1, C, H, W),
+    each with its own colour scale (the title says so). Returns the figure."""
     maps = maps.detach().cpu()
-    if maps.dim() == 4:
-        maps = maps[0]
-    maps = maps[:max_maps]
+    maps = (maps[0] if maps.dim() == 4 else maps)[:max_maps]
     fig = show_images(list(maps), ncols=ncols, size=size, cmap="viridis",
                       titles=[f"canal {i}" for i in range(len(maps))])
     heading = f"{title} {tuple(maps.shape[1:])}".strip()
@@ -222,22 +177,19 @@ def plot_feature_maps(maps: torch.Tensor, max_maps: int = 16, ncols: int = 8, si
 
 def _draw_matrix(ax, values: np.ndarray, cmap: str = "gray", vmin: float | None = None,
                  vmax: float | None = None, symmetric: bool = False) -> tuple[float, float]:
-    """Draw a 2D array cell by cell on ``ax``, with thin cell borders; NaN cells stay white.
-
-    ``symmetric`` centres the colours on zero (for kernels with a diverging map).
-
-    Returns:
-        The (vmin, vmax) of the colour scale, for ``_write_numbers``.
-    """
+    """Draw a 2D array cell by cell with thin borders, NaN cells white; ``symmetric`` centres
+    the colours on zero. Returns the colour scale's (vmin, vmax), for ``_write_numbers``."""
     values = np.asarray(values, dtype=float)
-    colours = plt.get_cmap(cmap).with_extremes(bad="white")
     finite = values[np.isfinite(values)]
     if symmetric:
-        limit = float(np.abs(finite).max()) if finite.size and finite.any() else 1.0
+        limit = float(np.abs(finite).max()) if finite.any() else 1.0
         vmin, vmax = -limit, limit
-    vmin = vmin if vmin is not None else (float(finite.min()) if finite.size else 0.0)
-    vmax = vmax if vmax is not None else (float(finite.max()) if finite.size else 1.0)
-    ax.imshow(np.ma.masked_invalid(values), cmap=colours, vmin=vmin, vmax=vmax)
+    if vmin is None:
+        vmin = float(finite.min()) if finite.size else 0.0
+    if vmax is None:
+        vmax = float(finite.max()) if finite.size else 1.0
+    ax.imshow(np.ma.masked_invalid(values), cmap=plt.get_cmap(cmap).with_extremes(bad="white"),
+              vmin=vmin, vmax=vmax)
     h, w = values.shape
     ax.hlines(np.arange(-0.5, h, 1), -0.5, w - 0.5, color="0.6", linewidth=0.5)
     ax.vlines(np.arange(-0.5, w, 1), -0.5, h - 0.5, color="0.6", linewidth=0.5)
@@ -258,11 +210,8 @@ def _cell_points(ax) -> float:
 
 def _write_numbers(ax, values: np.ndarray, fmt: str | None, cmap: str, vmin: float,
                    vmax: float, symmetric: bool = False) -> None:
-    """Write each finite cell's number on ``ax``, as large as the cell allows (at most 11 pt).
-
-    Call it once the figure's layout is final: the font size comes from the cells' size.
-    ``fmt`` defaults to whole numbers when every value is one, else three significant digits.
-    """
+    """Write each finite cell's number, as large as the cell allows (at most 11 pt), so call it
+    once the layout is final. ``fmt`` defaults to whole numbers if all are, else 3 digits."""
     values = np.asarray(values, dtype=float)
     finite = values[np.isfinite(values)]
     if fmt is None:
@@ -289,28 +238,20 @@ def _write_numbers(ax, values: np.ndarray, fmt: str | None, cmap: str, vmin: flo
 def plot_matrices(matrices: Sequence, titles: Sequence[str] | None = None,
                   annotate: bool = True, cmap: str = "gray", size: float = 2.4,
                   fmt: str | None = None, symmetric: bool = False):
-    """Small 2D arrays side by side, each cell with its number (images, kernels, results).
-
-    Numbers are written as large as their cells allow; to make them larger, give a larger
-    ``size`` (inches per matrix; the figure stays at most ``MAX_WIDTH`` wide).
-    ``symmetric=True`` centres each matrix's colour map on zero, for kernels with a diverging
-    map (``cmap="bwr"``: red positive, blue negative, white zero); each matrix has its own
-    scale, from minus to plus its largest absolute value.
-
-    Returns:
-        The matplotlib figure.
-    """
+    """Small 2D arrays side by side, each cell with its number as large as the cell allows
+    (a larger ``size``, inches per matrix, gives larger numbers; at most ``MAX_WIDTH`` in all).
+    ``symmetric=True`` centres each matrix's own scale on zero, for a diverging map such as
+    ``cmap="bwr"`` (red positive, blue negative, white zero). Returns the figure."""
     arrays = [np.asarray(m.detach().cpu() if isinstance(m, torch.Tensor) else m, dtype=float)
               for m in matrices]
     size = min(size, MAX_WIDTH / len(arrays))
     tallest = max(min(a.shape[0] / a.shape[1], 1.0) for a in arrays)   # height / width
     fig, axes = plt.subplots(1, len(arrays), figsize=(size * len(arrays), size * tallest + 0.45),
                              squeeze=False)
-    scales = []
-    for k, (ax, values) in enumerate(zip(axes[0], arrays, strict=True)):
-        scales.append(_draw_matrix(ax, values, cmap, symmetric=symmetric))
-        if titles is not None:
-            ax.set_title(titles[k], fontsize=10)
+    scales = [_draw_matrix(ax, values, cmap, symmetric=symmetric)
+              for ax, values in zip(axes[0], arrays, strict=True)]
+    for ax, title in zip(axes[0], titles or [], strict=False):
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     if annotate:
         for ax, values, (vmin, vmax) in zip(axes[0], arrays, scales, strict=True):
@@ -323,41 +264,25 @@ _MISSED_STYLE = {"facecolor": (1.0, 0.0, 0.0, 0.2), "hatch": "xx", "edgecolor": 
                  "linewidth": 0}
 
 
-def _never_visited(shape: tuple[int, int], windows: tuple[int, int], kernel: tuple[int, int],
-                   stride: tuple[int, int]) -> np.ndarray:
-    """A boolean mask of the cells of a (padded) ``shape`` grid that no window covers."""
-    covered = np.zeros(shape, dtype=bool)
-    for i in range(windows[0]):
-        for j in range(windows[1]):
-            covered[i * stride[0]:i * stride[0] + kernel[0],
-                    j * stride[1]:j * stride[1] + kernel[1]] = True
-    return ~covered
+def _pair(value) -> tuple[int, int]:
+    """``3`` -> ``(3, 3)``; a pair stays a pair."""
+    return (value, value) if isinstance(value, int) else tuple(value)
 
 
 def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
                     stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
                     steps: int | Sequence[int] = 4, kernel=None, annotate: bool | None = None,
                     size: float = 2.4):
-    """The kernel sliding over an image, one column per step: the padded input with the window
-    (top) and the output with the cell being computed (bottom). Figure text is Spanish.
+    """The kernel sliding over a 2D image (H, W), one column per step: the padded input with
+    the window (top) and the output with the cell being computed (bottom).
 
-    Windows go left to right, then top to bottom (the slides' order); step ``k`` is the
-    ``k``-th window in that order. With a ``kernel`` the output cells show their values
-    (computed by ``ops.conv2d_naive``); without one they only show which cells are done.
-    The padding is shaded blue; image pixels that no window ever covers (when the stride
-    does not fit the image) are hatched red, and the figure's legend says so.
-
-    Args:
-        image: a 2D array (H, W).
-        kernel_size, stride, padding: one int or (vertical, horizontal); the kernel's own
-            shape wins when ``kernel`` is given.
-        steps: how many first steps to draw, or the list of step numbers (0-based).
-        kernel: a 2D kernel (kh, kw), or None.
-        annotate: write the numbers in the cells (default: when the padded image is small).
-        size: inches per step (the figure stays at most ``MAX_WIDTH`` wide).
-
-    Returns:
-        The matplotlib figure.
+    Step ``k`` is the ``k``-th window, left to right then top to bottom (the slides' order);
+    ``steps`` is a count of first steps or a list of 0-based steps. ``kernel_size``, ``stride``
+    and ``padding`` are an int or (vertical, horizontal); a ``kernel`` (kh, kw) sets the size and
+    fills the output cells with values (``ops.conv2d_naive``), without one they only show which
+    cells are done. Padding is shaded blue; pixels no window covers (a stride that does not fit)
+    are hatched red. ``annotate`` writes the numbers (default: when the padded image is at most
+    12 cells); ``size`` is inches per step (at most ``MAX_WIDTH`` in all). Returns the figure.
     """
     from . import ops
 
@@ -368,9 +293,7 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
     if kernel is not None:
         kernel = torch.as_tensor(kernel)
         kernel_size = tuple(kernel.shape)
-    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
-    sv, sh = (stride, stride) if isinstance(stride, int) else stride
-    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    (kh, kw), (sv, sh), (ph, pw) = _pair(kernel_size), _pair(stride), _pair(padding)
     out_h = ops.output_size(image.shape[0], kh, sv, ph)
     out_w = ops.output_size(image.shape[1], kw, sh, pw)
     padded = ops.pad2d(image, (ph, pw)).double().numpy()
@@ -382,12 +305,14 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
     steps = list(range(min(steps, out_h * out_w))) if isinstance(steps, int) else list(steps)
     if annotate is None:
         annotate = max(padded.shape) <= 12
-    border = np.zeros((*padded.shape, 4))
-    border[..., :] = (0.55, 0.75, 1.0, 0.0)
+    border = np.full((*padded.shape, 4), (0.55, 0.75, 1.0, 0.0))
     border[:ph, :, 3] = border[padded.shape[0] - ph:, :, 3] = 0.55
     border[:, :pw, 3] = border[:, padded.shape[1] - pw:, 3] = 0.55
-    is_image = border[..., 3] == 0
-    missed = _never_visited(padded.shape, (out_h, out_w), (kh, kw), (sv, sh)) & is_image
+    covered = np.zeros(padded.shape, dtype=bool)
+    for i in range(out_h):
+        for j in range(out_w):
+            covered[i * sv:i * sv + kh, j * sh:j * sh + kw] = True
+    missed = ~covered & (border[..., 3] == 0)            # image pixels no window covers
     size = min(size, MAX_WIDTH / len(steps))
     fig, axes = plt.subplots(2, len(steps), figsize=(size * len(steps), size * 2.5),
                              squeeze=False)
@@ -395,8 +320,7 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
     for col, step in enumerate(steps):
         i, j = divmod(step, out_w)
         top, bottom = axes[0, col], axes[1, col]
-        scale = _draw_matrix(top, padded)
-        numbers.append((top, padded, "gray", scale))
+        numbers.append((top, padded, _draw_matrix(top, padded)))
         top.imshow(border)
         for r, c in zip(*np.nonzero(missed), strict=True):
             top.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, **_MISSED_STYLE))
@@ -409,8 +333,8 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
         if kernel is None:
             _draw_matrix(bottom, shown, cmap="Greys", vmin=0, vmax=3)
         else:
-            scale = _draw_matrix(bottom, shown, vmin=output.min(), vmax=output.max())
-            numbers.append((bottom, shown, "gray", scale))
+            numbers.append((bottom, shown,
+                            _draw_matrix(bottom, shown, vmin=output.min(), vmax=output.max())))
         bottom.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red",
                                        linewidth=2.5))
         # the output at the input's cell size, centred, so that the shrinking is visible
@@ -434,20 +358,16 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
     else:
         fig.tight_layout()
     if annotate:
-        for ax, values, cmap, (vmin, vmax) in numbers:
-            _write_numbers(ax, values, None, cmap, vmin, vmax)
+        for ax, values, (vmin, vmax) in numbers:
+            _write_numbers(ax, values, None, "gray", vmin, vmax)
     return fig
 
 
 def plot_accuracy_vs_labels(curves: dict[str, dict[int, list[float]]], title: str = "",
                             ax=None):
     """Test accuracy against labelled images per class (``training.accuracy_vs_labels``), one
-    line per method: the mean over the seeds, and a band from the worst to the best seed.
-    Logarithmic x axis; figure text in Spanish.
-
-    Returns:
-        The matplotlib figure.
-    """
+    line per method: the mean over the seeds in a band from the worst to the best seed, on a
+    logarithmic x axis. Returns the figure."""
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4.4))
     for (name, results), marker in zip(curves.items(), "osd^v", strict=False):

@@ -1,13 +1,7 @@
-"""Publishing the course: stored outputs, a static website from them, and handouts.
-
-``execute_notebook(path)`` refreshes a notebook's stored outputs the one way they may be made:
-a full-mode run with figures kept and no progress bars (a bar stored from a run reads 0 %).
-
-``build_site(out)`` renders every notebook (without executing it) into a searchable website with
-Sphinx, MyST-NB and the Sphinx Book Theme, whose pages load nothing from another host.
-``make_handouts(out)`` writes the students' version of the notebooks: solution cells (tagged
-``solution``) emptied or dropped and ``<details><summary>Soluciones</summary>`` answers removed.
-The site's tools are the optional ``site`` extra (``pip install -e ".[site]"``).
+"""Publishing the course: stored outputs (``execute_notebook``), the students' handouts with the
+solutions removed (``make_handouts``), and a static, searchable website of the notebooks'
+stored outputs (``build_site``: Sphinx, MyST-NB and the Sphinx Book Theme, from the optional
+``site`` extra) whose pages load nothing from another host.
 """
 
 from __future__ import annotations
@@ -19,7 +13,6 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -28,21 +21,21 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 
 from . import config
+from .downloads import atomic_write
 
 __all__ = ["SITE_EXTRA_INSTALL", "SITE_TITLE", "SLIDE_SECTIONS", "SOLUTION_TAG",
            "STUDENT_PLACEHOLDER", "NotebookInfo", "RemoveSolutions", "SiteBuildError",
            "SiteToolsMissingError", "build_site", "course_map", "default_notebooks_dir",
-           "execute_notebook",
-           "landing_page", "make_handout", "make_handouts", "notebook_info", "static_widgets",
-           "student_cell"]
+           "execute_notebook", "landing_page", "make_handout", "make_handouts", "notebook_info",
+           "static_widgets", "student_cell"]
 
 SOLUTION_TAG = "solution"
 STUDENT_PLACEHOLDER = "# tu código aquí\n"
 SITE_EXTRA_INSTALL = 'pip install -e ".[site]"'
 SITE_TITLE = "Redes neuronales convolutivas con PyTorch"
 
-# The slide sections each notebook follows, keyed by the number in its title ("06b"), or by its
-# first two digits when the full number is not listed.
+# The slide sections each notebook follows, by the number in its title ("06b") or its first two
+# digits.
 SLIDE_SECTIONS = {
     "00": "Tratamiento numérico de imágenes; MNIST; Fashion MNIST: MLP 512-128-64-10",
     "01": "Imágenes a color; tensores 2D a 5D",
@@ -76,6 +69,13 @@ class SiteBuildError(RuntimeError):
     """Sphinx could not build the site; the message holds its error."""
 
 
+def _write_notebook(nb: nbformat.NotebookNode, path: Path) -> Path:
+    """Write ``nb`` to ``path`` atomically (a failure leaves no half-written file)."""
+    with atomic_write(path) as tmp:
+        nbformat.write(nb, tmp)
+    return path
+
+
 # --- the course map ---------------------------------------------------------------------------
 
 
@@ -97,11 +97,7 @@ def default_notebooks_dir() -> Path:
 
 
 def notebook_info(path: Path | str) -> NotebookInfo:
-    """Read a notebook's number, title, objectives and time from its first markdown cell.
-
-    Raises:
-        ValueError: the notebook has no markdown cell starting with ``# NN · Title``.
-    """
+    """Read a notebook's number, title, objectives and time from its first markdown cell."""
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
@@ -121,16 +117,11 @@ def notebook_info(path: Path | str) -> NotebookInfo:
 
 def _first_clause(text: str) -> str:
     """``"unos 20 minutos; la ejecución..."`` -> ``"unos 20 minutos"``."""
-    clause = re.split(r";|\.(?:\s|$)", " ".join(text.split()), maxsplit=1)[0]
-    return clause.strip()
+    return re.split(r";|\.(?:\s|$)", " ".join(text.split()), maxsplit=1)[0].strip()
 
 
 def course_map(notebooks_dir: Path | str | None = None) -> list[NotebookInfo]:
-    """One ``NotebookInfo`` per ``*.ipynb`` in ``notebooks_dir``, in file-name order.
-
-    Raises:
-        FileNotFoundError: the folder holds no notebook.
-    """
+    """One ``NotebookInfo`` per ``*.ipynb`` in ``notebooks_dir``, in file-name order."""
     folder = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     paths = sorted(folder.glob("*.ipynb"))
     if not paths:
@@ -143,12 +134,9 @@ def course_map(notebooks_dir: Path | str | None = None) -> list[NotebookInfo]:
 
 
 class RemoveSolutions(Preprocessor):
-    """The students' version of a notebook.
-
-    Code cells tagged ``solution`` become an empty cell holding ``# tu código aquí`` (their
-    outputs dropped); markdown cells tagged ``solution`` are removed; ``<details>`` blocks whose
-    summary says Solución/Soluciones are cut out of markdown cells. Everything else is kept.
-    """
+    """The students' version of a notebook: code cells tagged ``solution`` become an empty
+    ``# tu código aquí`` cell, markdown cells tagged ``solution`` go, and ``<details>`` blocks
+    whose summary says Solución/Soluciones are cut out of markdown cells."""
 
     def preprocess(self, nb, resources):
         nb.cells = [kept for cell in nb.cells if (kept := student_cell(cell)) is not None]
@@ -159,7 +147,10 @@ def student_cell(cell: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
     """One cell as students get it (see RemoveSolutions), or None when nothing of it is left."""
     solution = SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
     if solution and cell.cell_type == "code":
-        return _placeholder(cell)
+        blank = nbformat.v4.new_code_cell(STUDENT_PLACEHOLDER)
+        if "id" in cell:
+            blank.id = cell.id
+        return blank
     if solution:
         return None
     if cell.cell_type == "markdown":
@@ -170,35 +161,18 @@ def student_cell(cell: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
     return cell
 
 
-def _placeholder(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """An empty code cell asking for the student's code, with the solution cell's id."""
-    blank = nbformat.v4.new_code_cell(STUDENT_PLACEHOLDER)
-    if "id" in cell:
-        blank.id = cell.id
-    return blank
-
-
 def make_handout(source: Path | str, target: Path | str) -> Path:
     """Write the students' version of notebook ``source`` to ``target`` (see RemoveSolutions)."""
     nb = nbformat.read(source, as_version=4)
     nb, _ = RemoveSolutions().preprocess(nb, {})
     nbformat.validate(nb)
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    nbformat.write(nb, partial)
-    os.replace(partial, target)
-    return target
+    return _write_notebook(nb, Path(target))
 
 
 def make_handouts(out: Path | str | None = None,
                   notebooks_dir: Path | str | None = None) -> list[Path]:
-    """The students' version of every notebook in ``notebooks_dir``, written into ``out``
-    (default ``<project>/handouts``); existing handouts of the same name are replaced.
-
-    Returns:
-        The handouts written, in file-name order.
-    """
+    """Write the students' version of every notebook in ``notebooks_dir`` into ``out`` (default
+    ``<project>/handouts``, replacing handouts of the same name); returns their paths."""
     folder = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     out = Path(out) if out else config.project_root() / "handouts"
     if out.resolve() == folder.resolve():
@@ -216,35 +190,17 @@ _STORED_RUN_SET = {"TQDM_DISABLE": "1"}
 
 
 def execute_notebook(path: Path | str, timeout: int | None = None) -> Path:
-    """Run notebook ``path`` top to bottom in full mode and store its outputs in place.
-
-    The kernel starts in the notebook's folder with quick mode and ``MPLBACKEND`` unset and
-    progress bars off. The file is replaced only after the whole run succeeded.
-
-    Raises:
-        nbclient.exceptions.CellExecutionError: a cell failed; the notebook is left as it was.
-    """
+    """Run notebook ``path`` top to bottom and store its outputs in place, the file replaced
+    only once the whole run succeeded (else nbclient's CellExecutionError). The kernel starts in
+    the notebook's folder with quick mode and ``MPLBACKEND`` unset and progress bars off."""
     from nbclient import NotebookClient
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    saved = {name: os.environ.get(name) for name in (*_STORED_RUN_UNSET, *_STORED_RUN_SET)}
-    for name in _STORED_RUN_UNSET:
-        os.environ.pop(name, None)
-    os.environ.update(_STORED_RUN_SET)
-    try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    partial = path.with_name(f".{path.name}.partial")
-    nbformat.write(nb, partial)
-    os.replace(partial, path)
-    return path
+    env = {k: v for k, v in os.environ.items() if k not in _STORED_RUN_UNSET} | _STORED_RUN_SET
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
+    return _write_notebook(nb, path)
 
 
 # --- the website ------------------------------------------------------------------------------
@@ -354,45 +310,27 @@ FAVICON_SVG = """\
 
 def build_site(out: Path | str | None = None, notebooks_dir: Path | str | None = None, *,
                warnings: TextIO | None = None) -> Path:
-    """Build the course website from the notebooks' stored outputs (nothing is executed).
-
-    Args:
-        out: the folder to write (default ``<project>/_site``); an existing site there is
-            replaced, any other non-empty folder is refused.
-        notebooks_dir: the notebooks to publish (default the course's; a folder of handouts
-            gives the students' version).
-        warnings: where Sphinx's warnings go (default: collected and dropped).
-
-    Returns:
-        The site's ``index.html``.
-
-    Raises:
-        SiteToolsMissingError: the ``site`` extra is not installed.
-        SiteBuildError: Sphinx failed.
-    """
+    """Build the course website into ``out`` (default ``<project>/_site``, where a previous site
+    is replaced, never another non-empty folder) from the stored outputs of ``notebooks_dir``
+    (a folder of handouts gives the students' version); Sphinx's warnings go to ``warnings``.
+    Returns the site's ``index.html``."""
     _require_site_tools()
     out = Path(out) if out else config.project_root() / "_site"
-    _check_replaceable(out)
+    if out.exists() and any(out.iterdir()) and not (out / ".buildinfo").is_file():
+        raise ValueError(f"{out} is not empty and holds no site built by cnn-course; "
+                         "choose a new or empty folder with --out.")
     notebooks = course_map(notebooks_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cnn-course-site-") as tmp:
         source, built = Path(tmp) / "source", Path(tmp) / "html"
         _write_sources(source, notebooks)
         _run_sphinx(source, built, Path(tmp) / "doctrees", warnings)
-        _replace_folder(built, out)
+        with atomic_write(out) as staged:   # a previous site goes once the new one is there
+            shutil.copytree(built, staged)
     return out / "index.html"
 
 
-def _check_replaceable(out: Path) -> None:
-    """Refuse to overwrite a folder that holds something other than a site we built."""
-    if out.exists() and any(out.iterdir()) and not (out / ".buildinfo").is_file():
-        raise ValueError(f"{out} is not empty and holds no site built by cnn-course; "
-                         "choose a new or empty folder with --out.")
-
-
-def _write_sources(source: Path, notebooks: Iterable[NotebookInfo]) -> None:
+def _write_sources(source: Path, notebooks: list[NotebookInfo]) -> None:
     """The Sphinx source folder: conf.py, the landing page, the pages and the downloads."""
-    notebooks = list(notebooks)
     for folder in ("notebooks", "descargas", "_static"):
         (source / folder).mkdir(parents=True)
     (source / "conf.py").write_text(CONF_PY.format(title=SITE_TITLE), encoding="utf-8")
@@ -400,17 +338,12 @@ def _write_sources(source: Path, notebooks: Iterable[NotebookInfo]) -> None:
     (source / "favicon.svg").write_text(FAVICON_SVG, encoding="utf-8")
     for info in notebooks:
         shutil.copyfile(info.path, source / "descargas" / info.path.name)
-        page = _without_test_markers(static_widgets(nbformat.read(info.path, as_version=4)))
+        page = static_widgets(nbformat.read(info.path, as_version=4))
+        for cell in page.cells:   # nbval's "# NBVAL_..." lines are not for readers
+            if cell.cell_type == "code":
+                cell.source = _NBVAL_MARKER.sub("", cell.source)
         nbformat.write(page, source / "notebooks" / info.path.name)
     (source / "index.md").write_text(landing_page(notebooks), encoding="utf-8")
-
-
-def _without_test_markers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop nbval's ``# NBVAL_...`` comment lines from code cells: they are not for readers."""
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.source = _NBVAL_MARKER.sub("", cell.source)
-    return nb
 
 
 def _run_sphinx(source: Path, built: Path, doctrees: Path,
@@ -427,22 +360,6 @@ def _run_sphinx(source: Path, built: Path, doctrees: Path,
         raise SiteBuildError(f"Sphinx could not build the site: {err}") from err
     if app.statuscode:
         raise SiteBuildError(f"Sphinx ended with status {app.statuscode}; see its warnings.")
-
-
-def _replace_folder(built: Path, out: Path) -> None:
-    """Move ``built`` to ``out``, replacing a previous site only once the new one is complete."""
-    staged = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        shutil.copytree(built, staged, dirs_exist_ok=True)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
-    old = out.with_name(f".{out.name}-old")
-    if out.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        out.rename(old)
-    staged.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 # --- the landing page -------------------------------------------------------------------------
