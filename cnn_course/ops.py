@@ -30,21 +30,18 @@ def _pair(value: Pair | Sequence[int], name: str) -> tuple[int, int]:
     return values
 
 
-def _same_padding(kernel: tuple[int, int]) -> tuple[int, int]:
-    """The padding that keeps the size at stride 1 (``kernel // 2``); needs odd kernels."""
-    if kernel[0] % 2 == 0 or kernel[1] % 2 == 0:
-        raise ValueError(
-            f"padding='same' needs an odd kernel (3x3, 5x5, 7x7, ...), got {kernel[0]}x"
-            f"{kernel[1]}: an even kernel has no centre pixel, so the border cannot be split "
-            "equally on both sides. Use an odd kernel or give the padding as a number.")
-    return kernel[0] // 2, kernel[1] // 2
-
-
 def _padding(padding: Pair | str, kernel: tuple[int, int]) -> tuple[int, int]:
-    """Resolve ``padding`` (an int, a pair or ``"same"``) to (vertical, horizontal)."""
+    """Resolve ``padding`` (an int, a pair, ``"same"`` or ``"valid"``) to (vertical, horizontal);
+    ``"same"`` is ``kernel // 2``, which keeps the size at stride 1 for odd kernels."""
     if isinstance(padding, str):
         if padding == "same":
-            return _same_padding(kernel)
+            if kernel[0] % 2 == 0 or kernel[1] % 2 == 0:
+                raise ValueError(
+                    f"padding='same' needs an odd kernel (3x3, 5x5, 7x7, ...), got {kernel[0]}x"
+                    f"{kernel[1]}: an even kernel has no centre pixel, so the border cannot be "
+                    "split equally on both sides. Use an odd kernel or give the padding as a "
+                    "number.")
+            return kernel[0] // 2, kernel[1] // 2
         if padding == "valid":
             return 0, 0
         raise ValueError(f"padding must be a number, a pair, 'same' or 'valid'; got {padding!r}.")
@@ -72,6 +69,16 @@ def output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 0) ->
             f"kernel {kernel} is larger than the padded input ({n} + 2*{pad} = {n + 2 * pad} "
             "pixels): use a smaller kernel or more padding.")
     return (n + 2 * pad - kernel) // stride + 1
+
+
+def _windows(batch: torch.Tensor, kernel: tuple[int, int], stride: Pair | Sequence[int],
+             padding: Pair | str) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """(stride, padding, output size) of a sliding window, each as (vertical, horizontal)."""
+    sv, sh = _pair(stride, "stride")
+    ph, pw = _padding(padding, kernel)
+    out_size = (output_size(batch.shape[-2], kernel[0], sv, ph),
+                output_size(batch.shape[-1], kernel[1], sh, pw))
+    return (sv, sh), (ph, pw), out_size
 
 
 def _as_tensor(x) -> torch.Tensor:
@@ -134,12 +141,7 @@ def _prepare_conv(x, weight, bias, stride, padding):
             f"channel mismatch: the image has {channels} channel(s) but the weight expects "
             f"{weight.shape[1]} (weight shape {tuple(weight.shape)} = (out, in, kh, kw)). "
             "Each filter needs one kernel per input channel.")
-    kernel = (weight.shape[2], weight.shape[3])
-    sv, sh = _pair(stride, "stride")
-    ph, pw = _padding(padding, kernel)
-    h, w = batch.shape[2:]
-    out_h = output_size(h, kernel[0], sv, ph)
-    out_w = output_size(w, kernel[1], sh, pw)
+    strides, (ph, pw), out_size = _windows(batch, tuple(weight.shape[2:]), stride, padding)
     if bias is not None:
         bias = _as_tensor(bias)
         if bias.shape != (weight.shape[0],):
@@ -148,7 +150,7 @@ def _prepare_conv(x, weight, bias, stride, padding):
     dtype = _work_dtype(batch, weight, *([bias] if bias is not None else []))
     batch, weight = batch.to(dtype), weight.to(dtype)
     bias = bias.to(dtype) if bias is not None else None
-    return pad2d(batch, (ph, pw)), weight, bias, (sv, sh), (out_h, out_w), dims
+    return pad2d(batch, (ph, pw)), weight, bias, strides, out_size, dims
 
 
 def conv2d_naive(x, weight, bias=None, stride: Pair = 1, padding: Pair | str = 0
@@ -189,10 +191,7 @@ def im2col(x, kernel_size: Pair, stride: Pair = 1, padding: Pair | str = 0) -> t
     x = _as_tensor(x)
     batch, dims = _as_batch(x, "the image")
     kh, kw = _pair(kernel_size, "kernel_size")
-    sv, sh = _pair(stride, "stride")
-    ph, pw = _padding(padding, (kh, kw))
-    h, w = batch.shape[2:]
-    out_h, out_w = output_size(h, kh, sv, ph), output_size(w, kw, sh, pw)
+    (sv, sh), (ph, pw), (out_h, out_w) = _windows(batch, (kh, kw), stride, padding)
     xp = pad2d(batch, (ph, pw))
     n_images, channels = xp.shape[:2]
     cols = torch.empty((n_images, channels, kh, kw, out_h, out_w), dtype=xp.dtype)
@@ -233,26 +232,21 @@ def pool2d(x, kernel_size: Pair = 2, stride: Pair | None = None, padding: Pair =
     x = _as_tensor(x)
     batch, dims = _as_batch(x, "the image")
     kh, kw = _pair(kernel_size, "kernel_size")
-    sv, sh = _pair(stride if stride is not None else (kh, kw), "stride")
-    ph, pw = _padding(padding, (kh, kw))
+    stride = stride if stride is not None else (kh, kw)
+    (sv, sh), (ph, pw), (out_h, out_w) = _windows(batch, (kh, kw), stride, padding)
     if 2 * ph > kh or 2 * pw > kw:
         raise ValueError(f"pooling padding ({ph}, {pw}) must be at most half the kernel "
                          f"({kh}, {kw}): otherwise a window could hold only padding.")
-    h, w = batch.shape[2:]
-    out_h, out_w = output_size(h, kh, sv, ph), output_size(w, kw, sh, pw)
+    floating = batch.dtype.is_floating_point
     if mode == "max":
-        fill = float("-inf") if batch.dtype.is_floating_point else torch.iinfo(batch.dtype).min
-        xp = pad2d(batch, (ph, pw), fill)
-        out = torch.empty((*batch.shape[:2], out_h, out_w), dtype=batch.dtype)
-    else:
-        dtype = batch.dtype if batch.dtype.is_floating_point else torch.get_default_dtype()
-        xp = pad2d(batch.to(dtype), (ph, pw), 0)
-        out = torch.empty((*batch.shape[:2], out_h, out_w), dtype=dtype)
+        fill = float("-inf") if floating else torch.iinfo(batch.dtype).min
+    else:  # a mean of integers is a float
+        fill, batch = 0, batch if floating else batch.to(torch.get_default_dtype())
+    xp = pad2d(batch, (ph, pw), fill)
+    out = torch.empty((*batch.shape[:2], out_h, out_w), dtype=batch.dtype)
+    reduce = torch.amax if mode == "max" else torch.mean
     for i in range(out_h):                  # top to bottom
         for j in range(out_w):              # left to right
             window = xp[:, :, i * sv:i * sv + kh, j * sh:j * sh + kw]   # (N, C, kh, kw)
-            if mode == "max":
-                out[:, :, i, j] = window.amax(dim=(2, 3))
-            else:
-                out[:, :, i, j] = window.mean(dim=(2, 3))
+            out[:, :, i, j] = reduce(window, dim=(2, 3))
     return _restore(out, dims)
