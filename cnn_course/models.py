@@ -107,6 +107,7 @@ class FashionCNN(nn.Module):
 # ---------------------------------------------------------------- transfer learning: VGG16
 
 VGG16_FIX = "`cnn-course download vgg16` for the ImageNet weights"
+VGG16_WEIGHTS = f"torchvision's VGG16 ({VGG16_FILE}) or a state dict of a vgg16_transfer model"
 
 
 def _load_state_dict(path: Path, fix: str = VGG16_FIX) -> dict[str, torch.Tensor]:
@@ -159,16 +160,12 @@ def vgg16_transfer(weights: str | Path | None = "DEFAULT") -> nn.Module:
             if isinstance(layer, nn.Conv2d):  # torchvision's VGG initialisation
                 nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
                 nn.init.zeros_(layer.bias)
-    for param in model.parameters():
-        param.requires_grad = False
+    model.requires_grad_(False)
     model.avgpool = nn.AdaptiveAvgPool2d(output_size=(1, 1))
     model.classifier = slides_head(512)
     if state is not None and not is_imagenet_vgg:
         _load_into(model, state, weights, "vgg16_transfer", VGG16_WEIGHTS)
     return model
-
-
-VGG16_WEIGHTS = f"torchvision's VGG16 ({VGG16_FILE}) or a state dict of a vgg16_transfer model"
 
 
 def _load_into(model: nn.Module, state: dict[str, torch.Tensor], source, name: str,

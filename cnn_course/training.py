@@ -29,10 +29,8 @@ from .downloads import atomic_write
 
 __all__ = [
     "EXERCISE", "HISTORY_KEYS", "History", "Recipe", "accuracy_vs_labels", "calibrate_batchnorm",
-    "evaluate", "fit", "load_checkpoint",
-    "memory_format", "predict", "progress_bar", "save_checkpoint", "save_history",
-    "train_one_epoch", "train_steps", "train_with_recipe",
-]
+    "evaluate", "fit", "load_checkpoint", "memory_format", "predict", "progress_bar",
+    "save_checkpoint", "save_history", "train_one_epoch", "train_steps", "train_with_recipe"]
 
 Device = torch.device | str | None
 
