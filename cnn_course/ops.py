@@ -1,16 +1,11 @@
-"""From-scratch convolution and pooling, written to be read (the slides' first half).
+"""From-scratch convolution and pooling, written to be read (the slides' first half): slow on
+purpose, they show what ``F.pad``, ``F.conv2d``, ``F.unfold`` and ``F.max_pool2d``/``avg_pool2d``
+compute (the tests check they agree).
 
-Every function here has a one-call equivalent in PyTorch (``F.pad``, ``F.conv2d``, ``F.unfold``,
-``F.max_pool2d``, ``F.avg_pool2d``); the tests check that both give the same numbers. These
-versions are slow on purpose: they show *what* those calls compute.
-
-Shapes follow PyTorch: images are (H, W), (C, H, W) or a batch (N, C, H, W); convolution
-weights are (kh, kw) for a one-channel image, else (out_channels, in_channels, kh, kw).
-``stride``, ``padding`` and ``kernel`` take one int or a pair ``(vertical, horizontal)`` (rows,
-columns), so the horizontal and vertical stride can differ, as the slides allow.
-
-Inputs may be NumPy arrays, lists or tensors; results are tensors. Integer inputs (the slides'
-pixel values) are computed exactly in int64.
+Images are (H, W), (C, H, W) or (N, C, H, W); weights (kh, kw) for a one-channel image, else
+(out_channels, in_channels, kh, kw). ``stride``, ``padding`` and ``kernel`` take an int or a pair
+(vertical, horizontal). Inputs may be arrays, lists or tensors; results are tensors, exact int64
+for integer inputs (the slides' pixel values).
 """
 
 from __future__ import annotations
@@ -24,9 +19,6 @@ __all__ = ["conv2d_im2col", "conv2d_naive", "im2col", "output_size", "pad2d", "p
 Pair = int | tuple[int, int]
 
 
-# ---------------------------------------------------------------- arguments
-
-
 def _pair(value: Pair | Sequence[int], name: str) -> tuple[int, int]:
     """``value`` as (vertical, horizontal): an int is used for both directions."""
     if isinstance(value, int):
@@ -38,21 +30,18 @@ def _pair(value: Pair | Sequence[int], name: str) -> tuple[int, int]:
     return values
 
 
-def _same_padding(kernel: tuple[int, int]) -> tuple[int, int]:
-    """The padding that keeps the size at stride 1 (``kernel // 2``); needs odd kernels."""
-    if kernel[0] % 2 == 0 or kernel[1] % 2 == 0:
-        raise ValueError(
-            f"padding='same' needs an odd kernel (3x3, 5x5, 7x7, ...), got {kernel[0]}x"
-            f"{kernel[1]}: an even kernel has no centre pixel, so the border cannot be split "
-            "equally on both sides. Use an odd kernel or give the padding as a number.")
-    return kernel[0] // 2, kernel[1] // 2
-
-
 def _padding(padding: Pair | str, kernel: tuple[int, int]) -> tuple[int, int]:
-    """Resolve ``padding`` (an int, a pair or ``"same"``) to (vertical, horizontal)."""
+    """Resolve ``padding`` (an int, a pair, ``"same"`` or ``"valid"``) to (vertical, horizontal);
+    ``"same"`` is ``kernel // 2``, which keeps the size at stride 1 for odd kernels."""
     if isinstance(padding, str):
         if padding == "same":
-            return _same_padding(kernel)
+            if kernel[0] % 2 == 0 or kernel[1] % 2 == 0:
+                raise ValueError(
+                    f"padding='same' needs an odd kernel (3x3, 5x5, 7x7, ...), got {kernel[0]}x"
+                    f"{kernel[1]}: an even kernel has no centre pixel, so the border cannot be "
+                    "split equally on both sides. Use an odd kernel or give the padding as a "
+                    "number.")
+            return kernel[0] // 2, kernel[1] // 2
         if padding == "valid":
             return 0, 0
         raise ValueError(f"padding must be a number, a pair, 'same' or 'valid'; got {padding!r}.")
@@ -67,22 +56,9 @@ def _non_negative(pair: tuple[int, int], given) -> tuple[int, int]:
 
 
 def output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 0) -> int:
-    """Output length along one direction: ``(n + 2 * padding - kernel) // stride + 1``.
-
-    Args:
-        n: input length (height or width) in pixels.
-        kernel: kernel length along the same direction.
-        stride: step between two windows (the slides' *avance*), at least 1.
-        padding: pixels added on each side (the slides' *relleno*), or ``"same"`` for
-            ``kernel // 2`` (odd kernels only), which keeps the size when ``stride == 1``.
-
-    Returns:
-        The number of window positions; pixels left over at the end are not visited.
-
-    Raises:
-        ValueError: a stride below 1, a negative padding, an even kernel with ``"same"``, or a
-            kernel larger than the padded input.
-    """
+    """Window positions along one direction of ``n`` pixels: ``(n + 2 * padding - kernel) //
+    stride + 1`` (leftover pixels are not visited). ``stride`` is the slides' *avance*,
+    ``padding`` their *relleno* per side, or ``"same"`` (``kernel // 2``, odd kernels)."""
     if n < 1 or kernel < 1:
         raise ValueError(f"input size and kernel must be at least 1, got n={n}, kernel={kernel}.")
     if stride < 1:
@@ -93,6 +69,16 @@ def output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 0) ->
             f"kernel {kernel} is larger than the padded input ({n} + 2*{pad} = {n + 2 * pad} "
             "pixels): use a smaller kernel or more padding.")
     return (n + 2 * pad - kernel) // stride + 1
+
+
+def _windows(batch: torch.Tensor, kernel: tuple[int, int], stride: Pair | Sequence[int],
+             padding: Pair | str) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """(stride, padding, output size) of a sliding window, each as (vertical, horizontal)."""
+    sv, sh = _pair(stride, "stride")
+    ph, pw = _padding(padding, kernel)
+    out_size = (output_size(batch.shape[-2], kernel[0], sv, ph),
+                output_size(batch.shape[-1], kernel[1], sh, pw))
+    return (sv, sh), (ph, pw), out_size
 
 
 def _as_tensor(x) -> torch.Tensor:
@@ -110,40 +96,20 @@ def _work_dtype(*tensors: torch.Tensor) -> torch.dtype:
 
 def _as_batch(x: torch.Tensor, name: str) -> tuple[torch.Tensor, int]:
     """``x`` as (N, C, H, W) and its original number of dimensions (2, 3 or 4)."""
-    if x.dim() == 2:
-        return x[None, None], 2
-    if x.dim() == 3:
-        return x[None], 3
-    if x.dim() == 4:
-        return x, 4
+    if x.dim() in (2, 3, 4):
+        return x[(None,) * (4 - x.dim())], x.dim()
     raise ValueError(f"{name} must be an image (H, W), (C, H, W) or a batch (N, C, H, W); "
                      f"got shape {tuple(x.shape)}.")
 
 
 def _restore(out: torch.Tensor, dims: int) -> torch.Tensor:
     """Undo ``_as_batch``: drop the batch (and channel) dimensions that were added."""
-    if dims == 2:
-        return out[0, 0]
-    if dims == 3:
-        return out[0]
-    return out
-
-
-# ---------------------------------------------------------------- padding
+    return out[(0,) * (4 - dims)] if dims < 4 else out
 
 
 def pad2d(x, padding: Pair, value: float = 0) -> torch.Tensor:
-    """Add ``padding`` pixels of ``value`` around the last two dimensions (the slides' zero
-    border).
-
-    Args:
-        x: an image (H, W), (C, H, W) or a batch (N, C, H, W).
-        padding: pixels on each side: one int, or (vertical, horizontal).
-        value: the fill value (0, the slides' "transparent" pixels).
-
-    Returns:
-        A new tensor of shape (..., H + 2*ph, W + 2*pw) with ``x`` in the middle.
-    """
+    """A new tensor with ``padding`` pixels of ``value`` (the slides' zero border) around the
+    last two dimensions: (..., H + 2*ph, W + 2*pw) with ``x`` in the middle."""
     x = _as_tensor(x)
     if x.dim() < 2:
         raise ValueError(f"pad2d needs at least 2 dimensions (H, W), got shape {tuple(x.shape)}.")
@@ -154,16 +120,9 @@ def pad2d(x, padding: Pair, value: float = 0) -> torch.Tensor:
     return out
 
 
-# ---------------------------------------------------------------- convolution
-
-
 def _prepare_conv(x, weight, bias, stride, padding):
-    """Check a convolution's arguments and bring them to batch form.
-
-    Returns:
-        (padded batch (N, C, H+2ph, W+2pw), weight (O, C, kh, kw), bias (O,) or None,
-        (sv, sh), (out_h, out_w), original number of dimensions of ``x``).
-    """
+    """Check a convolution's arguments: (padded batch (N, C, H+2ph, W+2pw), weight (O, C, kh,
+    kw), bias (O,) or None, (sv, sh), (out_h, out_w), number of dimensions of ``x``)."""
     x, weight = _as_tensor(x), _as_tensor(weight)
     batch, dims = _as_batch(x, "the image")
     if dims == 2:
@@ -182,12 +141,7 @@ def _prepare_conv(x, weight, bias, stride, padding):
             f"channel mismatch: the image has {channels} channel(s) but the weight expects "
             f"{weight.shape[1]} (weight shape {tuple(weight.shape)} = (out, in, kh, kw)). "
             "Each filter needs one kernel per input channel.")
-    kernel = (weight.shape[2], weight.shape[3])
-    sv, sh = _pair(stride, "stride")
-    ph, pw = _padding(padding, kernel)
-    h, w = batch.shape[2:]
-    out_h = output_size(h, kernel[0], sv, ph)
-    out_w = output_size(w, kernel[1], sh, pw)
+    strides, (ph, pw), out_size = _windows(batch, tuple(weight.shape[2:]), stride, padding)
     if bias is not None:
         bias = _as_tensor(bias)
         if bias.shape != (weight.shape[0],):
@@ -196,7 +150,7 @@ def _prepare_conv(x, weight, bias, stride, padding):
     dtype = _work_dtype(batch, weight, *([bias] if bias is not None else []))
     batch, weight = batch.to(dtype), weight.to(dtype)
     bias = bias.to(dtype) if bias is not None else None
-    return pad2d(batch, (ph, pw)), weight, bias, (sv, sh), (out_h, out_w), dims
+    return pad2d(batch, (ph, pw)), weight, bias, strides, out_size, dims
 
 
 def conv2d_naive(x, weight, bias=None, stride: Pair = 1, padding: Pair | str = 0
@@ -204,20 +158,10 @@ def conv2d_naive(x, weight, bias=None, stride: Pair = 1, padding: Pair | str = 0
     """Convolution (cross-correlation, as in every deep-learning library) with explicit loops.
 
     The kernel visits the padded image left to right, then top to bottom, as the slides
-    describe; at each position the output is the sum of the window times the kernel, over
-    every input channel, plus the bias.
-
-    Args:
-        x: an image (H, W), (C, H, W) or a batch (N, C, H, W).
-        weight: (kh, kw) for an (H, W) image, else (out_channels, in_channels, kh, kw).
-        bias: one value per output channel, or None.
-        stride: step between windows: one int or (vertical, horizontal).
-        padding: zeros added on each side: an int, (vertical, horizontal), ``"same"`` (odd
-            kernels only) or ``"valid"`` (no padding).
-
-    Returns:
-        (H', W'), (out_channels, H', W') or (N, out_channels, H', W'), with H' and W' from
-        ``output_size``.
+    describe; each output is the sum of the window times the kernel over every input channel,
+    plus the bias. ``padding``: an int, a pair, ``"same"`` (odd kernels) or ``"valid"`` (none).
+    The result has ``x``'s number of dimensions, ``out_channels`` channels (if any) and
+    ``output_size`` pixels a side.
     """
     xp, weight, bias, (sv, sh), (out_h, out_w), dims = _prepare_conv(
         x, weight, bias, stride, padding)
@@ -237,28 +181,17 @@ def conv2d_naive(x, weight, bias=None, stride: Pair = 1, padding: Pair | str = 0
 
 
 def im2col(x, kernel_size: Pair, stride: Pair = 1, padding: Pair | str = 0) -> torch.Tensor:
-    """Unroll every window of the (padded) image into a column (what ``F.unfold`` does).
+    """Unroll every window of the (padded) image into a column, as ``F.unfold``: (C*kh*kw,
+    H'*W'), or (N, ...) for a batch, so a convolution becomes one matrix product.
 
-    Column ``j`` holds the window at output position ``j`` (row-major: left to right, top to
-    bottom), flattened channel by channel, so a convolution becomes one matrix product. The
-    loops run over the kernel's offsets, not over the windows: row ``(c, di, dj)`` of the
-    matrix is the pixel at offset ``(di, dj)`` of every window at once, a strided slice of the
-    image. So there are only ``kh * kw`` steps, however large the image.
-
-    Args:
-        x: an image (H, W), (C, H, W) or a batch (N, C, H, W).
-        kernel_size, stride, padding: as in ``conv2d_naive``.
-
-    Returns:
-        (C*kh*kw, H'*W') for an image, or (N, C*kh*kw, H'*W') for a batch.
+    Column ``j`` is the window at output position ``j`` (row-major), flattened channel by
+    channel. The loops run over the kernel's ``kh * kw`` offsets, not over the windows: row
+    ``(c, di, dj)`` is the pixel at offset ``(di, dj)`` of every window, a strided slice.
     """
     x = _as_tensor(x)
     batch, dims = _as_batch(x, "the image")
     kh, kw = _pair(kernel_size, "kernel_size")
-    sv, sh = _pair(stride, "stride")
-    ph, pw = _padding(padding, (kh, kw))
-    h, w = batch.shape[2:]
-    out_h, out_w = output_size(h, kh, sv, ph), output_size(w, kw, sh, pw)
+    (sv, sh), (ph, pw), (out_h, out_w) = _windows(batch, (kh, kw), stride, padding)
     xp = pad2d(batch, (ph, pw))
     n_images, channels = xp.shape[:2]
     cols = torch.empty((n_images, channels, kh, kw, out_h, out_w), dtype=xp.dtype)
@@ -273,11 +206,8 @@ def im2col(x, kernel_size: Pair, stride: Pair = 1, padding: Pair | str = 0) -> t
 
 def conv2d_im2col(x, weight, bias=None, stride: Pair = 1, padding: Pair | str = 0
                   ) -> torch.Tensor:
-    """Convolution as one matrix product: (out, C*kh*kw) @ im2col(x) -> (out, H'*W').
-
-    Same arguments and result as ``conv2d_naive``; the loops move into ``im2col`` (copying
-    data) and the arithmetic into a single, fast matrix product.
-    """
+    """``conv2d_naive`` as one matrix product: (out, C*kh*kw) @ im2col(x) -> (out, H'*W');
+    the loops move into ``im2col`` (copying data), the arithmetic into one fast product."""
     xp, weight, bias, (sv, sh), (out_h, out_w), dims = _prepare_conv(
         x, weight, bias, stride, padding)
     kh, kw = weight.shape[2:]
@@ -289,50 +219,34 @@ def conv2d_im2col(x, weight, bias=None, stride: Pair = 1, padding: Pair | str = 
     return _restore(out.reshape(xp.shape[0], weight.shape[0], out_h, out_w), dims)
 
 
-# ---------------------------------------------------------------- pooling
-
-
 def pool2d(x, kernel_size: Pair = 2, stride: Pair | None = None, padding: Pair = 0,
            mode: str = "max") -> torch.Tensor:
-    """Max or average pooling, channel by channel, with explicit loops.
+    """Max or average (``mode``) pooling, channel by channel, with explicit loops.
 
-    Args:
-        x: an image (H, W), (C, H, W) or a batch (N, C, H, W).
-        kernel_size: window size: one int or (vertical, horizontal); 2 is the usual choice.
-        stride: step between windows; default ``kernel_size`` (windows that do not overlap).
-        padding: border added on each side, at most half the kernel (as in PyTorch): ``-inf``
-            for max pooling, zeros for average pooling (counted in the mean, PyTorch's default).
-        mode: ``"max"`` (the most used) or ``"avg"``.
-
-    Returns:
-        A tensor of the same number of dimensions with the pooled height and width; average
-        pooling of an integer image gives floats.
+    ``stride`` defaults to ``kernel_size`` (windows that do not overlap). ``padding``, at most
+    half the kernel as in PyTorch, is ``-inf`` for max pooling and zeros, counted in the mean,
+    for average pooling, which gives floats for an integer image.
     """
     if mode not in ("max", "avg"):
         raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}.")
     x = _as_tensor(x)
     batch, dims = _as_batch(x, "the image")
     kh, kw = _pair(kernel_size, "kernel_size")
-    sv, sh = _pair(stride if stride is not None else (kh, kw), "stride")
-    ph, pw = _padding(padding, (kh, kw))
+    stride = stride if stride is not None else (kh, kw)
+    (sv, sh), (ph, pw), (out_h, out_w) = _windows(batch, (kh, kw), stride, padding)
     if 2 * ph > kh or 2 * pw > kw:
         raise ValueError(f"pooling padding ({ph}, {pw}) must be at most half the kernel "
                          f"({kh}, {kw}): otherwise a window could hold only padding.")
-    h, w = batch.shape[2:]
-    out_h, out_w = output_size(h, kh, sv, ph), output_size(w, kw, sh, pw)
+    floating = batch.dtype.is_floating_point
     if mode == "max":
-        fill = float("-inf") if batch.dtype.is_floating_point else torch.iinfo(batch.dtype).min
-        xp = pad2d(batch, (ph, pw), fill)
-        out = torch.empty((*batch.shape[:2], out_h, out_w), dtype=batch.dtype)
-    else:
-        dtype = batch.dtype if batch.dtype.is_floating_point else torch.get_default_dtype()
-        xp = pad2d(batch.to(dtype), (ph, pw), 0)
-        out = torch.empty((*batch.shape[:2], out_h, out_w), dtype=dtype)
+        fill = float("-inf") if floating else torch.iinfo(batch.dtype).min
+    else:  # a mean of integers is a float
+        fill, batch = 0, batch if floating else batch.to(torch.get_default_dtype())
+    xp = pad2d(batch, (ph, pw), fill)
+    out = torch.empty((*batch.shape[:2], out_h, out_w), dtype=batch.dtype)
+    reduce = torch.amax if mode == "max" else torch.mean
     for i in range(out_h):                  # top to bottom
         for j in range(out_w):              # left to right
             window = xp[:, :, i * sv:i * sv + kh, j * sh:j * sh + kw]   # (N, C, kh, kw)
-            if mode == "max":
-                out[:, :, i, j] = window.amax(dim=(2, 3))
-            else:
-                out[:, :, i, j] = window.mean(dim=(2, 3))
+            out[:, :, i, j] = reduce(window, dim=(2, 3))
     return _restore(out, dims)

@@ -1,18 +1,11 @@
-"""The training engine: the exercise's recipe, one epoch, evaluation in batches, ``fit`` ->
-history, step-by-step records (``train_steps``), ``predict`` (outputs or features of a whole
-loader), batch-norm statistics measured on data, test accuracy against the number of labels
-(``accuracy_vs_labels``, notebook 07), checkpoints.
+"""The training engine: the exercise's recipe, ``fit`` -> history, evaluation, step-by-step
+records, ``predict``, batch-norm calibration, accuracy against the number of labels, checkpoints.
 
-Works for multi-class models (logits + ``CrossEntropyLoss``) and binary ones (a sigmoid output
-of shape (N, 1) + ``BCELoss``). Loss functions are expected to average over the batch (the
-default ``reduction="mean"``); every figure here is weighted by batch size, so it equals the
-figure of one pass over the whole set.
-
-Speed on a CPU: by default the model runs in the ``channels_last`` memory format while it trains
-or is evaluated (oneDNN's convolutions and max-pooling are much faster in that layout than in
-the default NCHW one) and is put back in the default layout afterwards, so state dicts, weight
-pictures and ``.view`` calls see ordinary tensors. The numbers are the same up to float
-rounding; ``channels_last=False`` gives the plain path.
+Multi-class models (logits + ``CrossEntropyLoss``) and binary ones (sigmoid (N, 1) + ``BCELoss``)
+both work; losses must average over the batch, and every figure is weighted by batch size, so it
+equals one pass over the whole set. On a CPU the model runs in the faster ``channels_last``
+layout while it trains or is evaluated and is put back in NCHW after (same numbers up to float
+rounding; ``channels_last=False`` gives the plain path).
 """
 
 from __future__ import annotations
@@ -36,11 +29,10 @@ from .downloads import atomic_write
 
 __all__ = [
     "EXERCISE", "HISTORY_KEYS", "History", "Recipe", "accuracy_vs_labels", "calibrate_batchnorm",
-    "evaluate", "fit", "load_checkpoint",
-    "memory_format", "predict", "progress_bar", "save_checkpoint", "save_history",
-    "train_one_epoch", "train_steps", "train_with_recipe",
-]
+    "evaluate", "fit", "load_checkpoint", "memory_format", "predict", "progress_bar",
+    "save_checkpoint", "save_history", "train_one_epoch", "train_steps", "train_with_recipe"]
 
+Device = torch.device | str | None
 
 
 def progress_bar(iterable, *, disable: bool = False, **kwargs) -> tqdm:
@@ -70,8 +62,7 @@ class Recipe:
         return self.quick_epochs if config.quick_mode() else self.epochs
 
     def record(self, model: nn.Module, data: FashionData, device: torch.device | str) -> dict:
-        """The recipe as saved beside a trained model: these numbers, the loss and optimizer,
-        the model, the data and the device."""
+        """The recipe as saved beside a trained model, with the model, data and device."""
         return {"model": type(model).__name__, "loss": "CrossEntropyLoss",
                 "optimizer": "Adagrad", **asdict(self), "epochs": self.epochs_to_run(),
                 "device": str(device), "data_source": data.source,
@@ -83,16 +74,10 @@ EXERCISE = Recipe()
 
 
 def train_with_recipe(model: nn.Module, data: FashionData, recipe: Recipe = EXERCISE,
-                      device: torch.device | str | None = None,
-                      callback: Callable[[History], None] | None = None,
+                      device: Device = None, callback: Callable[[History], None] | None = None,
                       progress: bool = True) -> tuple[History, torch.optim.Optimizer]:
-    """Train ``model`` on ``data`` with ``recipe`` (seed first, then build the model, so that
-    the initial weights repeat): batches of ``batch_size`` shuffled with ``seed``, cross-entropy,
-    Adagrad, ``epochs_to_run()`` epochs of ``fit``.
-
-    Returns:
-        (history, optimizer), the optimizer for checkpoints and for looking at Adagrad's state.
-    """
+    """``fit`` ``model`` with ``recipe`` (seed, then build the model, for repeatable weights);
+    returns (history, the Adagrad optimizer, for checkpoints and for looking at its state)."""
     train_batches, test_batches = fashion_batches(data, recipe.batch_size, recipe.seed)
     optimizer = torch.optim.Adagrad(model.parameters(), lr=recipe.lr)
     history = fit(model, train_batches, test_batches, nn.CrossEntropyLoss(), optimizer,
@@ -108,18 +93,14 @@ def _correct(outputs: torch.Tensor, targets: torch.Tensor) -> int:
     return int((outputs.argmax(dim=1) == targets).sum())
 
 
-def _to(batch: Iterable[torch.Tensor], device: torch.device | str | None):
+def _to(batch: Iterable[torch.Tensor], device: Device):
     return [t.to(device, non_blocking=True) if device is not None else t for t in batch]
 
 
 @contextmanager
 def memory_format(model: nn.Module, channels_last: bool = True) -> Iterator[nn.Module]:
-    """Run ``model`` in the ``channels_last`` layout inside the block, then back to NCHW.
-
-    Only 4-D parameters and buffers (convolution kernels) change layout; their values and the
-    parameter objects (those the optimizer holds) stay the same. ``channels_last=False`` or a
-    model without 4-D weights leaves everything as it is.
-    """
+    """Run ``model`` in the ``channels_last`` layout inside the block, then back to NCHW. Only
+    4-D weights change layout; values and parameter objects (the optimizer's) stay the same."""
     if not channels_last:
         yield model
         return
@@ -130,23 +111,22 @@ def memory_format(model: nn.Module, channels_last: bool = True) -> Iterator[nn.M
         model.to(memory_format=torch.contiguous_format)
 
 
-def train_one_epoch(
-    model: nn.Module,
-    loader: Iterable,
-    loss_fn: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    device: torch.device | str | None = None,
-    progress: bool = False,
-    channels_last: bool = True,
-) -> tuple[float, float]:
-    """One pass over ``loader``, the slides' loop; batches are moved to ``device`` here.
+@contextmanager
+def _inference(model: nn.Module, channels_last: bool) -> Iterator[None]:
+    """Evaluation mode, ``memory_format`` and inference mode; the model's mode restored after.
+    The layout changes outside inference mode, so the weights stay usable for training."""
+    was_training = model.training
+    model.eval()
+    with memory_format(model, channels_last), torch.inference_mode():
+        yield
+    model.train(was_training)
 
-    ``channels_last`` runs the convolutions in the faster layout (see ``memory_format``).
 
-    Returns:
-        (mean loss, accuracy) over the epoch's batches, weighted by batch size (the running
-        figures while the weights change, not a clean evaluation).
-    """
+def train_one_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module,
+                    optimizer: torch.optim.Optimizer, device: Device = None,
+                    progress: bool = False, channels_last: bool = True) -> tuple[float, float]:
+    """One pass over ``loader``, the slides' loop. Returns the running (mean loss, accuracy),
+    weighted by batch size, while the weights change (not a clean evaluation)."""
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     with memory_format(model, channels_last):
@@ -164,43 +144,27 @@ def train_one_epoch(
     return total_loss / max(seen, 1), correct / max(seen, 1)
 
 
-def evaluate(
-    model: nn.Module,
-    loader: Iterable,
-    loss_fn: nn.Module,
-    device: torch.device | str | None = None,
-    channels_last: bool = True,
-) -> tuple[float, float]:
-    """Loss and accuracy of ``model`` over ``loader``, in batches, under inference mode.
-
-    The loss is the sample-weighted mean (each batch mean times its size, over the number of
-    samples), so it equals one pass over the whole set in one batch, whatever the batch sizes.
-    Batches of a few hundred images are fastest on a CPU (they stay in the cache); one batch of
-    the whole set is slower and needs gigabytes. ``channels_last``: see ``memory_format``.
-
-    Returns:
-        (mean loss, accuracy).
-    """
-    was_training = model.training
-    model.eval()
+def evaluate(model: nn.Module, loader: Iterable, loss_fn: nn.Module, device: Device = None,
+             channels_last: bool = True) -> tuple[float, float]:
+    """(Mean loss, accuracy) of ``model`` over ``loader``, in batches, under inference mode; the
+    loss is sample-weighted, so it equals one pass over the whole set. Batches of a few hundred
+    images are fastest on a CPU; one batch of the whole set is slower and needs gigabytes."""
     total_loss, correct, seen = 0.0, 0, 0
-    # the layout changes outside inference mode, so the weights stay usable for training
-    with memory_format(model, channels_last), torch.inference_mode():
+    with _inference(model, channels_last):
         for images, targets in loader:
             images, targets = _to((images, targets), device)
             outputs = model(images)
             total_loss += loss_fn(outputs, targets).item() * len(targets)
             correct += _correct(outputs, targets)
             seen += len(targets)
-    model.train(was_training)
     if seen == 0:
         raise ValueError("evaluate: the loader gave no samples (an empty dataset?).")
     return total_loss / seen, correct / seen
 
 
 def _in_order(loader: Iterable) -> Iterable:
-    """The samples of a training loader in order, in batches of ``EVAL_BATCH_SIZE``, for
-    evaluation: no shuffle is drawn, so the next epochs see the batches they would anyway."""
+    """A training loader's samples in order, in batches of ``EVAL_BATCH_SIZE``: no shuffle is
+    drawn, so the next epochs see the batches they would anyway."""
     if isinstance(loader, TensorBatches):
         return TensorBatches(loader.images, loader.labels, EVAL_BATCH_SIZE)
     if isinstance(loader, DataLoader):
@@ -208,34 +172,16 @@ def _in_order(loader: Iterable) -> Iterable:
     return loader
 
 
-def fit(
-    model: nn.Module,
-    train_loader: Iterable,
-    test_loader: Iterable,
-    loss_fn: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    epochs: int,
-    device: torch.device | str | None = None,
-    eval_train: bool = True,
-    callback: Callable[[History], None] | None = None,
-    progress: bool = True,
-    channels_last: bool = True,
-) -> History:
-    """Train for ``epochs`` and record, per epoch, what the slides track.
+def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, loss_fn: nn.Module,
+        optimizer: torch.optim.Optimizer, epochs: int, device: Device = None,
+        eval_train: bool = True, callback: Callable[[History], None] | None = None,
+        progress: bool = True, channels_last: bool = True) -> History:
+    """Train for ``epochs``; returns per epoch the ``HISTORY_KEYS`` (``lr`` at the epoch's start,
+    times in seconds).
 
-    Args:
-        eval_train: after each epoch evaluate the whole training set too (in order, in batches
-            of ``EVAL_BATCH_SIZE``), as the slides do: clean figures with the epoch's final
-            weights. ``False`` keeps the cheaper running figures of ``train_one_epoch``.
-        callback: called with the history after every epoch (e.g. ``plots.LivePlot()``).
-        progress: a progress bar over the epochs.
-        channels_last: train and evaluate in the faster ``channels_last`` layout (the model is
-            back in the default layout when ``fit`` returns); ``False`` for the plain path.
-
-    Returns:
-        A dict of lists, one value per epoch: ``train_loss``, ``train_acc``, ``test_loss``,
-        ``test_acc``, ``lr`` (at the start of the epoch), ``train_time`` and ``eval_time``
-        (seconds).
+    ``eval_train`` evaluates the whole training set after each epoch (in order), as the slides
+    do: clean figures with the epoch's final weights; ``False`` keeps ``train_one_epoch``'s
+    cheaper running ones. ``callback(history)`` runs after every epoch (e.g. ``plots.LivePlot()``).
     """
     if device is not None:
         model.to(device)
@@ -272,25 +218,12 @@ def _forever(batches: Iterable) -> Iterator:
             raise ValueError("train_steps: the batches are empty (an empty dataset?).")
 
 
-def train_steps(
-    model: nn.Module,
-    batches: Iterable,
-    loss_fn: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    steps: int,
-    watch: Iterable[nn.Module] = (),
-    device: torch.device | str | None = None,
-) -> dict[str, list]:
-    """Train for ``steps`` optimizer steps (going over ``batches`` again when they run out) and
-    record every step: for looking inside the first steps of training, not for whole epochs.
-
-    Args:
-        watch: layers (with a ``weight``) whose gradient norm is recorded at every step.
-
-    Returns:
-        ``loss``: the loss of each step's batch (before the step); ``grad_norm``: per step, the
-        norm of the gradient of each watched layer's weight, in the order of ``watch``.
-    """
+def train_steps(model: nn.Module, batches: Iterable, loss_fn: nn.Module,
+                optimizer: torch.optim.Optimizer, steps: int, watch: Iterable[nn.Module] = (),
+                device: Device = None) -> dict[str, list]:
+    """Train for ``steps`` optimizer steps (``batches`` again when they run out), recording per
+    step ``loss`` (the batch's, before the step) and ``grad_norm`` (the weight gradient norm of
+    each layer in ``watch``): for looking inside the first steps of training."""
     if device is not None:
         model.to(device)
     watch = list(watch)
@@ -302,45 +235,27 @@ def train_steps(
     return record
 
 
-def predict(
-    model: nn.Module,
-    loader: Iterable,
-    device: torch.device | str | None = None,
-    progress: bool = False,
-    channels_last: bool = True,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run ``model`` over a whole loader once, in batches and inference mode: its outputs (the
-    predictions of a classifier, the features of a backbone) and the targets.
-
-    For a frozen backbone (transfer learning) the outputs never change, so they can be computed
-    once and the head trained on them (``TensorBatches(features, targets)`` and ``fit``), which
-    skips the expensive part of every epoch. ``channels_last``: see ``memory_format``.
-
-    Returns:
-        (outputs, targets) concatenated on the CPU, as ordinary tensors (usable for training).
-    """
-    was_training = model.training
-    model.eval()
+def predict(model: nn.Module, loader: Iterable, device: Device = None, progress: bool = False,
+            channels_last: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """(outputs, targets) of ``model`` over a whole loader, on the CPU, as ordinary tensors: a
+    classifier's predictions, or a frozen backbone's features, computed once so that a head can
+    train on them (``TensorBatches(features, targets)`` and ``fit``)."""
     outputs, targets = [], []
-    with memory_format(model, channels_last), torch.inference_mode():
+    with _inference(model, channels_last):
         for images, target in progress_bar(loader, desc="predict", disable=not progress):
             outputs.append(model(_to((images,), device)[0]).cpu())
             targets.append(target)
-    model.train(was_training)
     # torch.cat outside inference mode gives ordinary tensors, which autograd accepts
     return torch.cat(outputs), torch.cat(targets)
 
 
-def calibrate_batchnorm(model: nn.Module, loader: Iterable,
-                        device: torch.device | str | None = None) -> nn.Module:
-    """Set the running mean and variance of every ``BatchNorm2d`` of ``model`` to those of the
-    images in ``loader`` (their plain average over its batches); the rest of the model and its
-    mode (training or evaluation) are left as they were.
+def calibrate_batchnorm(model: nn.Module, loader: Iterable, device: Device = None) -> nn.Module:
+    """Set every ``BatchNorm2d``'s running statistics to the plain average over ``loader``'s
+    batches, leaving the rest of the model and its modes as they were.
 
-    A network with random weights, frozen in evaluation mode, uses the batch norms' initial
-    statistics (mean 0, variance 1), which normalise nothing: its activations shrink layer after
-    layer and its features come out all near zero. Measured on real images, the statistics give
-    the random features their best chance (the random backbone of notebook 07).
+    A random network frozen in evaluation mode keeps the initial statistics (mean 0, variance 1),
+    so its features shrink to near zero layer after layer; measured ones give the random features
+    their best chance (notebook 07's random backbone).
     """
     norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     saved = [(m.training, m.momentum) for m in norms]
@@ -357,33 +272,20 @@ def calibrate_batchnorm(model: nn.Module, loader: Iterable,
     return model
 
 
-def accuracy_vs_labels(
-    make_model: Callable[[], nn.Module],
-    train: tuple[torch.Tensor, torch.Tensor],
-    test: tuple[torch.Tensor, torch.Tensor],
-    per_class: Iterable[int],
-    seeds: Iterable[int] = range(5),
-    steps: int = 300,
-    batch_size: int = 32,
-    lr: float = 1e-3,
-    threads: int | None = 1,
-    progress: bool = True,
-) -> dict[int, list[float]]:
-    """How well a binary model (sigmoid output, ``BCELoss``) learns from few labels: its test
-    accuracy after training on ``n`` examples per class, for each ``n`` and each seed.
+def accuracy_vs_labels(make_model: Callable[[], nn.Module],
+                       train: tuple[torch.Tensor, torch.Tensor],
+                       test: tuple[torch.Tensor, torch.Tensor], per_class: Iterable[int],
+                       seeds: Iterable[int] = range(5), steps: int = 300, batch_size: int = 32,
+                       lr: float = 1e-3, threads: int | None = 1,
+                       progress: bool = True) -> dict[int, list[float]]:
+    """{n: [test accuracy per seed]} of a binary model (sigmoid, ``BCELoss``) trained on ``n``
+    examples per class.
 
-    For every ``n`` and seed: ``seed_everything(seed)``, a fresh ``make_model()``, ``n`` random
-    examples of each class of ``train`` (``datasets.per_class_subset``; another draw per seed),
-    ``steps`` Adam steps on batches of up to ``batch_size`` of them (``train_steps``: the same
-    number of updates whatever ``n``), then the accuracy on the whole ``test`` set.
-
-    Args:
-        train, test: (inputs, targets) in memory: images, or features cached by ``predict``.
-        threads: torch's threads while it runs (restored after); small models train fastest on
-            one, and on a busy machine threads waiting for each other cost more than the work.
-
-    Returns:
-        {n: [test accuracy for each seed]}.
+    Per ``n`` and seed: ``seed_everything(seed)``, a fresh ``make_model()``, ``n`` random examples
+    per class of ``train`` (``per_class_subset``), ``steps`` Adam steps on batches of up to
+    ``batch_size`` (the same number of updates whatever ``n``), accuracy on all of ``test``.
+    ``train`` and ``test`` are (inputs, targets) in memory. ``threads``: torch's threads meanwhile
+    (small models train fastest on one, more so on a busy machine).
     """
     saved_threads = torch.get_num_threads()
     if threads is not None:
@@ -413,13 +315,9 @@ def save_checkpoint(path: str | Path, model: nn.Module,
                     history: History | None = None, recipe: dict | None = None) -> Path:
     """Save model and optimizer state, history and recipe, through a temporary file and a move."""
     path = Path(path)
-    state = {
-        "model": model.state_dict(),
-        "model_class": type(model).__name__,
-        "optimizer": optimizer.state_dict() if optimizer is not None else None,
-        "history": history or {},
-        "recipe": recipe or {},
-    }
+    state = {"model": model.state_dict(), "model_class": type(model).__name__,
+             "optimizer": optimizer.state_dict() if optimizer is not None else None,
+             "history": history or {}, "recipe": recipe or {}}
     with atomic_write(path) as tmp:
         torch.save(state, tmp)
     return path
@@ -428,15 +326,8 @@ def save_checkpoint(path: str | Path, model: nn.Module,
 def load_checkpoint(path: str | Path, model: nn.Module,
                     optimizer: torch.optim.Optimizer | None = None,
                     map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint written by ``save_checkpoint`` into ``model`` (and ``optimizer``).
-
-    Returns:
-        The checkpoint dict (``history``, ``recipe``, ...).
-
-    Raises:
-        FileNotFoundError: no file at ``path`` (the message says how to make one).
-        ValueError: the checkpoint is for another model class.
-    """
+    """Load a ``save_checkpoint`` file into ``model`` (and ``optimizer``); returns its dict.
+    A missing file or another model class raises an error that says so."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
