@@ -342,7 +342,8 @@ def load_checkpoint(path: str | Path, model: nn.Module,
 
 
 def save_history(history: History, path: str | Path) -> Path:
-    """Write a history dict as JSON."""
+    """Write a history dict as JSON (atomically: a crash never leaves half a file)."""
     path = Path(path)
-    path.write_text(json.dumps(history, indent=2))
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(history, indent=2))
     return path

@@ -239,4 +239,4 @@ def test_execute_leaves_a_failing_notebook_unchanged(tmp_path, capsys):
     assert cli.main(["execute", str(path)]) == 1
     assert path.read_bytes() == before
     assert "left unchanged" in capsys.readouterr().err
-    assert not list(tmp_path.glob(".*partial"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.ipynb"]   # no temporary file left
