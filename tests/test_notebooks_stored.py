@@ -4,8 +4,9 @@ viewer (GitHub, nbconvert HTML, the site) shows as the student's kernel did.
 Every notebook's first code cell prints ``config.run_info()``, which names the mode. Outputs
 stored from quick mode (3,000 images, 1-2 epochs) would show students figures the prose does not
 describe, so a notebook may keep them only if it is listed in ``QUICK_ALLOWED`` and the README
-says why (none is, today). A cell edited or added after the last run has no execution count, or
-breaks the 1, 2, 3, ... sequence; a stored progress-bar widget reads "0%" without a kernel.
+says why (none is, today). A cell added after the last run has no execution count, and one run
+again by hand breaks the 1, 2, 3, ... sequence; a stored progress-bar widget reads "0%" without a
+kernel.
 """
 
 import json
@@ -76,7 +77,8 @@ def test_stored_outputs_come_from_one_run_top_to_bottom(path: Path):
     counts = [cell.get("execution_count") for cell in code_cells(path)]
     stale = [i for i, count in enumerate(counts, 1) if count != i]
     assert not stale, (f"{path.name}: code cells {stale} were not run in order in the last run "
-                       f"(execution counts {counts}): edited after it? {refresh_hint(path)}")
+                       f"(execution counts {counts}): added or re-run after it? "
+                       f"{refresh_hint(path)}")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
