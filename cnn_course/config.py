@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["checkpoints_dir", "data_dir", "get_device", "project_root", "quick_mode", "run_info",
-           "runs_dir", "seed_everything"]
+__all__ = ["checkpoints_dir", "data_dir", "format_number", "get_device", "project_root",
+           "quick_mode", "run_info", "runs_dir", "seed_everything"]
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -102,3 +102,16 @@ def run_info() -> str:
     return (f"cnn_course {__version__} | mode: {mode} | device: {get_device()} "
             f"({torch.get_num_threads()} threads) | torch {torch.__version__} | "
             f"Python {platform.python_version()} | {time.strftime('%Y-%m-%d %H:%M')}")
+
+
+def format_number(value, decimals: int | None = None) -> str:
+    """A number as the course's prose writes it: ``60000`` -> ``"60.000"``, ``0.92184`` with
+    ``decimals=4`` -> ``"0,9218"`` (a point between thousands, a comma before decimals).
+    Integers (and integral tensors) keep no decimals unless ``decimals`` is given; other floats
+    without ``decimals`` print at most 4 significant digits. Every Notebook prints with it."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if decimals is None and isinstance(value, int | bool):
+        decimals = 0
+    text = f"{value:,.{decimals}f}" if decimals is not None else f"{value:,.4g}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")

@@ -1,6 +1,7 @@
 import json
 
-from cnn_course import cli, downloads
+from cnn_course import downloads
+from cnn_course.tools import cli
 
 
 def test_train_quick_writes_history_curves_checkpoint(tmp_path, capsys):

@@ -63,3 +63,12 @@ def test_seed_everything_repeats_python_numpy_torch():
     second = draw()
     assert first[:2] == second[:2]
     assert torch.equal(first[2], second[2])
+
+
+def test_format_number_writes_numbers_as_the_prose_does():
+    assert config.format_number(60000) == "60.000"
+    assert config.format_number(360714) == "360.714"
+    assert config.format_number(0.92184, 4) == "0,9218"
+    assert config.format_number(torch.tensor(2048)) == "2.048"
+    assert config.format_number(1234.5, 1) == "1.234,5"
+    assert config.format_number(15.364) == "15,36"

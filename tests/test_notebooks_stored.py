@@ -17,6 +17,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 QUICK_ALLOWED: set[str] = set()     # notebook file names; each needs its reason in the README
+# Notebooks changed since their last full run that wait for the content pass (issue 21, the one
+# full re-execution of the turn): file name -> why. The content pass empties it.
+AWAITING_CONTENT_PASS: dict[str, str] = {}
 
 
 def refresh_hint(path: Path) -> str:
@@ -74,6 +77,8 @@ def code_cells(path: Path) -> list[dict]:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_stored_outputs_come_from_one_run_top_to_bottom(path: Path):
+    if path.name in AWAITING_CONTENT_PASS:
+        pytest.skip(f"{path.name} waits for the content pass: {AWAITING_CONTENT_PASS[path.name]}")
     counts = [cell.get("execution_count") for cell in code_cells(path)]
     stale = [i for i, count in enumerate(counts, 1) if count != i]
     assert not stale, (f"{path.name}: code cells {stale} were not run in order in the last run "

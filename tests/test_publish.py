@@ -3,6 +3,7 @@
 The website itself is checked in a browser in test_site.py.
 """
 
+import os
 import re
 from pathlib import Path
 
@@ -11,9 +12,10 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from cnn_course import cli, publish
+from cnn_course.tools import cli, course_map, site
+from cnn_course.tools import handouts as handout_tools
 
-NOTEBOOKS = publish.default_notebooks_dir()
+NOTEBOOKS = course_map.default_notebooks_dir()
 DETAILS = re.compile(r"<details[^>]*>\s*<summary[^>]*>\s*Soluci.*?</details>", re.DOTALL)
 
 
@@ -23,7 +25,7 @@ def _tags(cell) -> list[str]:
 
 def _solution_texts(nb) -> list[str]:
     """Every piece of solution text in a notebook: tagged cells and Soluciones blocks."""
-    texts = [c.source for c in nb.cells if publish.SOLUTION_TAG in _tags(c)]
+    texts = [c.source for c in nb.cells if handout_tools.SOLUTION_TAG in _tags(c)]
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             texts += DETAILS.findall(cell.source)
@@ -33,7 +35,7 @@ def _solution_texts(nb) -> list[str]:
 @pytest.fixture(scope="module")
 def handouts(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("handouts")
-    publish.make_handouts(out)
+    handout_tools.make_handouts(out)
     return out
 
 
@@ -46,7 +48,7 @@ def test_the_course_has_solutions_to_remove():
     found = {p.name: _solution_texts(nbformat.read(p, as_version=4))
              for p in NOTEBOOKS.glob("*.ipynb")}
     assert sum(len(t) for t in found.values()) >= 10, found
-    assert any(publish.SOLUTION_TAG in _tags(c)
+    assert any(handout_tools.SOLUTION_TAG in _tags(c)
                for p in NOTEBOOKS.glob("*.ipynb")
                for c in nbformat.read(p, as_version=4).cells), "no cell is tagged 'solution'"
 
@@ -60,10 +62,10 @@ def test_handout_holds_no_solution_text(handouts, name):
     for solution in _solution_texts(original):
         assert solution.strip() not in text
     assert not DETAILS.search(text)
-    assert not any(publish.SOLUTION_TAG in _tags(c) for c in handout.cells)
-    blanks = [c for c in handout.cells if c.source == publish.STUDENT_PLACEHOLDER]
+    assert not any(handout_tools.SOLUTION_TAG in _tags(c) for c in handout.cells)
+    blanks = [c for c in handout.cells if c.source == handout_tools.STUDENT_PLACEHOLDER]
     tagged_code = [c for c in original.cells
-                   if c.cell_type == "code" and publish.SOLUTION_TAG in _tags(c)]
+                   if c.cell_type == "code" and handout_tools.SOLUTION_TAG in _tags(c)]
     assert len(blanks) == len(tagged_code)
     assert all(c.cell_type == "code" and not c.outputs for c in blanks)
 
@@ -72,10 +74,10 @@ def test_handout_holds_no_solution_text(handouts, name):
 def test_handout_keeps_the_statements(handouts, name):
     original = nbformat.read(NOTEBOOKS / name, as_version=4)
     handout = nbformat.read(handouts / name, as_version=4)
-    kept = [c for c in original.cells if publish.SOLUTION_TAG not in _tags(c)
+    kept = [c for c in original.cells if handout_tools.SOLUTION_TAG not in _tags(c)
             and DETAILS.sub("", c.source).strip()]
     assert len(handout.cells) == len(kept) + sum(
-        c.cell_type == "code" and publish.SOLUTION_TAG in _tags(c) for c in original.cells)
+        c.cell_type == "code" and handout_tools.SOLUTION_TAG in _tags(c) for c in original.cells)
     text = " ".join("\n".join(c.source for c in handout.cells).split())
     for cell in kept:
         assert " ".join(DETAILS.sub("", cell.source).split()) in text
@@ -99,12 +101,12 @@ def _synthetic_notebook() -> nbformat.NotebookNode:
 def test_remove_solutions_on_a_synthetic_notebook(tmp_path):
     source = tmp_path / "ejercicio.ipynb"
     nbformat.write(_synthetic_notebook(), source)
-    handout = nbformat.read(publish.make_handout(source, tmp_path / "out" / "e.ipynb"), 4)
+    handout = nbformat.read(handout_tools.make_handout(source, tmp_path / "out" / "e.ipynb"), 4)
     sources = [c.source for c in handout.cells]
     assert sources == [
         "## Ejercicio\n\nCalcula 6 × 7.\n\n<details>\n<summary>Pista</summary>\nMultiplica."
         "\n</details>",
-        publish.STUDENT_PLACEHOLDER,
+        handout_tools.STUDENT_PLACEHOLDER,
         "Preguntas.\n\nY después, otra pregunta.",
         "x = 1",
     ]
@@ -117,7 +119,7 @@ def test_remove_solutions_on_a_synthetic_notebook(tmp_path):
 def test_handouts_refuse_to_overwrite_the_notebooks(tmp_path):
     nbformat.write(_synthetic_notebook(), tmp_path / "00_x.ipynb")
     with pytest.raises(ValueError, match="overwrite the notebooks"):
-        publish.make_handouts(tmp_path, tmp_path)
+        handout_tools.make_handouts(tmp_path, tmp_path)
 
 
 def test_handouts_with_solutions_execute_in_quick_mode(handouts, tmp_path, monkeypatch):
@@ -125,19 +127,19 @@ def test_handouts_with_solutions_execute_in_quick_mode(handouts, tmp_path, monke
     monkeypatch.setenv("CNN_COURSE_QUICK", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     names = [p.name for p in NOTEBOOKS.glob("*.ipynb")
-             if any(publish.SOLUTION_TAG in _tags(c)
+             if any(handout_tools.SOLUTION_TAG in _tags(c)
                     for c in nbformat.read(p, as_version=4).cells)]
     assert names
     for name in names:
         nb = nbformat.read(handouts / name, as_version=4)
         NotebookClient(nb, timeout=300, kernel_name="python3",
                        resources={"metadata": {"path": str(tmp_path)}}).execute()
-        blanks = [c for c in nb.cells if c.source == publish.STUDENT_PLACEHOLDER]
+        blanks = [c for c in nb.cells if c.source == handout_tools.STUDENT_PLACEHOLDER]
         assert blanks and all(c.execution_count and not c.outputs for c in blanks)
 
 
 def test_course_map_reads_every_notebook_header():
-    infos = publish.course_map()
+    infos = course_map.course_map()
     assert [i.path.name for i in infos] == sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
     assert len({i.number for i in infos}) == len(infos)
     for info in infos:
@@ -150,16 +152,16 @@ def test_notebook_info_parses_a_header(tmp_path):
     header = ("# 03 · Relleno y avance\n\n**Objetivos**\n- Uno,\n  largo.\n- Dos.\n\n"
               "**Tiempo**: unos 25 minutos; la ejecución tarda 1.5 s.\n\n**Requisitos**: 02.")
     nbformat.write(new_notebook(cells=[new_markdown_cell(header)]), tmp_path / "03_r.ipynb")
-    info = publish.notebook_info(tmp_path / "03_r.ipynb")
+    info = course_map.notebook_info(tmp_path / "03_r.ipynb")
     assert (info.number, info.title, info.time) == ("03", "Relleno y avance", "unos 25 minutos")
     assert info.objectives == "- Uno,\n  largo.\n- Dos."
-    assert info.slides == publish.SLIDE_SECTIONS["03"]
+    assert info.slides == course_map.SLIDE_SECTIONS["03"]
 
 
 def test_notebook_without_a_title_is_named_in_the_error(tmp_path):
     nbformat.write(new_notebook(cells=[new_markdown_cell("Sin título")]), tmp_path / "x.ipynb")
     with pytest.raises(ValueError, match=r"x\.ipynb.*# 03 · "):
-        publish.course_map(tmp_path)
+        course_map.course_map(tmp_path)
 
 
 def test_static_widgets_draw_a_saved_progress_bar():
@@ -175,7 +177,7 @@ def test_static_widgets_draw_a_saved_progress_bar():
                               "text/plain": "epochs:   0%|"})])
     nb = new_notebook(cells=[cell], metadata={"widgets": {
         "application/vnd.jupyter.widget-state+json": {"state": state}}})
-    page = publish.static_widgets(nb)
+    page = site.static_widgets(nb)
     assert page.cells[0].outputs[0].data == {"text/html": '<div class="course-widget"><span>'
                                              'epochs: 100%</span><progress value="3.0" '
                                              'max="3.0"></progress></div>'}
@@ -195,14 +197,14 @@ def test_cli_site_without_the_tools_says_how_to_install_them(tmp_path, monkeypat
                         lambda name, *a: None if name == "myst_nb" else real(name, *a))
     assert cli.main(["site", "--out", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err
-    assert "myst_nb" in err and publish.SITE_EXTRA_INSTALL in err
+    assert "myst_nb" in err and site.SITE_EXTRA_INSTALL in err
     assert not (tmp_path / "s").exists()
 
 
 def test_site_refuses_a_folder_that_is_not_a_site(tmp_path):
     (tmp_path / "thesis.tex").write_text("mine")
     with pytest.raises(ValueError, match="not empty"):
-        publish.build_site(tmp_path)
+        site.build_site(tmp_path)
     assert (tmp_path / "thesis.tex").read_text() == "mine"
 
 
@@ -229,7 +231,7 @@ def test_execute_stores_a_full_mode_run_with_figures_and_no_progress_bars(tmp_pa
     assert any("image/png" in o.get("data", {}) for o in outputs), kinds  # the figure is kept
     assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
                    for o in outputs), kinds  # no bar stored at 0 %
-    assert Path.cwd() != tmp_path and publish.os.environ["CNN_COURSE_QUICK"] == "1"
+    assert Path.cwd() != tmp_path and os.environ["CNN_COURSE_QUICK"] == "1"
 
 
 def test_execute_leaves_a_failing_notebook_unchanged(tmp_path, capsys):

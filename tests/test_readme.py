@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = sorted(p.stem for p in (ROOT / "cnn_course").glob("*.py") if p.stem != "__init__")
+MODULES = sorted(".".join(p.relative_to(ROOT / "cnn_course").with_suffix("").parts)
+                 for p in (ROOT / "cnn_course").rglob("*.py") if p.stem != "__init__")
 
 
 def declared(module: str) -> set[str]:
     """The names in ``module.__all__``, read from the source (no import)."""
-    tree = ast.parse((ROOT / "cnn_course" / f"{module}.py").read_text(encoding="utf-8"))
+    path = ROOT / "cnn_course" / f"{module.replace('.', '/')}.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__"
                                                 for t in node.targets):
@@ -24,7 +26,7 @@ def declared(module: str) -> set[str]:
 def readme_rows() -> dict[str, str]:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = readme.split("## The library", 1)[1].split("\n\n", 2)[1]
-    return {m[1]: m[2] for m in re.finditer(r"^\| `(\w+)` \| (.*) \|$", table, re.M)}
+    return {m[1]: m[2] for m in re.finditer(r"^\| `([\w.]+)` \| (.*) \|$", table, re.M)}
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -19,7 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cnn_course import publish
+from cnn_course.tools import course_map
+from cnn_course.tools import site as site_tools
 
 pytest.importorskip("sphinx", reason="the site tools are missing: pip install -e '.[site]'")
 pytest.importorskip("myst_nb", reason="the site tools are missing: pip install -e '.[site]'")
@@ -49,7 +50,7 @@ class Visit:
 def built(tmp_path_factory) -> tuple[Path, str]:
     """The site's folder and Sphinx's warnings."""
     warnings = io.StringIO()
-    index = publish.build_site(tmp_path_factory.mktemp("site") / "site", warnings=warnings)
+    index = site_tools.build_site(tmp_path_factory.mktemp("site") / "site", warnings=warnings)
     return index.parent, warnings.getvalue()
 
 
@@ -146,14 +147,14 @@ def crawl(site, base_url, browser) -> dict[str, Visit]:
 
 def test_every_notebook_and_the_landing_page_are_pages(site):
     pages = _pages(site)
-    notebooks = publish.course_map()
+    notebooks = course_map.course_map()
     assert "index.html" in pages and "search.html" in pages
     for info in notebooks:
         assert f"notebooks/{info.path.stem}.html" in pages
 
 
 def test_pages_hide_the_test_markers(site):
-    marked = [i for i in publish.course_map() if "# NBVAL_" in i.path.read_text("utf-8")]
+    marked = [i for i in course_map.course_map() if "# NBVAL_" in i.path.read_text("utf-8")]
     assert marked, "no notebook has an nbval marker: this test would prove nothing"
     for info in marked:
         page = (site / "notebooks" / f"{info.path.stem}.html").read_text(encoding="utf-8")
@@ -162,7 +163,7 @@ def test_pages_hide_the_test_markers(site):
 
 def test_every_page_has_a_title(crawl):
     assert all(v.title.strip() for v in crawl.values()), {n: v.title for n, v in crawl.items()}
-    assert crawl["index.html"].title.startswith(publish.SITE_TITLE)
+    assert crawl["index.html"].title.startswith(site_tools.SITE_TITLE)
 
 
 def test_every_image_loads(crawl):
@@ -171,7 +172,7 @@ def test_every_image_loads(crawl):
 
 
 def test_notebook_figures_are_on_their_pages(site, crawl):
-    for info in publish.course_map():
+    for info in course_map.course_map():
         stored = sum("image/png" in output.get("data", {})
                      for cell in nbformat.read(info.path, as_version=4).cells
                      for output in cell.get("outputs", []))
@@ -211,7 +212,7 @@ def test_every_internal_link_resolves(site, base_url, crawl):
 
 def test_landing_page_links_every_notebook_and_its_download(crawl, base_url):
     links = crawl["index.html"].links
-    for info in publish.course_map():
+    for info in course_map.course_map():
         assert f"{base_url}notebooks/{info.path.stem}.html" in links
         assert any(h.startswith(f"{base_url}_downloads/") and h.endswith(info.path.name)
                    for h in links), info.path.name

@@ -18,11 +18,12 @@ import torchvision
 from torch import nn
 from torch.utils.data import DataLoader
 
-from cnn_course import cli, downloads, images, models, training
+from cnn_course import downloads, images, models, training
 from cnn_course.datasets import TensorBatches
 from cnn_course.downloads import CorruptDatasetError, DatasetNotFoundError, WeightsNotFoundError
 from cnn_course.images import CatsDogs
 from cnn_course.models import count_parameters, vgg16_transfer
+from cnn_course.tools import cli
 
 from .test_images import _colour
 

@@ -1,61 +1,29 @@
-"""Publishing the course: stored outputs (``execute_notebook``), the students' handouts with the
-solutions removed (``make_handouts``), and a static, searchable website of the notebooks'
-stored outputs (``build_site``: Sphinx, MyST-NB and the Sphinx Book Theme, from the optional
-``site`` extra) whose pages load nothing from another host.
-"""
+"""The course website: a static, searchable site of the notebooks' stored outputs
+(``build_site``: Sphinx, MyST-NB and the Sphinx Book Theme, from the optional ``site`` extra)
+whose pages load nothing from another host."""
 
 from __future__ import annotations
 
 import copy
 import html
 import io
-import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import nbformat
-from nbconvert.preprocessors import Preprocessor
 
-from . import config
-from .downloads import atomic_write
+from .. import config
+from ..downloads import atomic_write
+from .course_map import NotebookInfo, course_map
 
-__all__ = ["SITE_EXTRA_INSTALL", "SITE_TITLE", "SLIDE_SECTIONS", "SOLUTION_TAG",
-           "STUDENT_PLACEHOLDER", "NotebookInfo", "RemoveSolutions", "SiteBuildError",
-           "SiteToolsMissingError", "build_site", "course_map", "default_notebooks_dir",
-           "execute_notebook", "landing_page", "make_handout", "make_handouts", "notebook_info",
-           "static_widgets", "student_cell"]
+__all__ = ["SITE_EXTRA_INSTALL", "SITE_TITLE", "SiteBuildError", "SiteToolsMissingError",
+           "build_site", "landing_page", "static_widgets"]
 
-SOLUTION_TAG = "solution"
-STUDENT_PLACEHOLDER = "# tu código aquí\n"
 SITE_EXTRA_INSTALL = 'pip install -e ".[site]"'
 SITE_TITLE = "Redes neuronales convolutivas con PyTorch"
-
-# The slide sections each notebook follows, by the number in its title ("06b") or its first two
-# digits.
-SLIDE_SECTIONS = {
-    "00": "Tratamiento numérico de imágenes; MNIST; Fashion MNIST: MLP 512-128-64-10",
-    "01": "Imágenes a color; tensores 2D a 5D",
-    "02": "Convolución 2D; Convolución 2D (RGB); Tratamiento matricial de la convolución",
-    "03": "Avance o «stride»; Relleno o «padding»",
-    "04": "Pooling (max y average)",
-    "05": "Datasets y Dataloaders en PyTorch; Falta de RAM",
-    "06": "CNN - VGG; Creación de la red neuronal",
-    "06a": "Ejercicio (entrega)",
-    "06b": "Aprendizaje por épocas; Resultados práctica: Fashion-MNIST",
-    "07": "VGG pre-entrenado; Conjunto de imágenes en ficheros; Manejo de las partes VGG16",
-    "08": "Motivación de la red ResNet; Conexión residual; Arquitectura ResNet; Simulación",
-}
-
-_TITLE = re.compile(r"^#\s+(?P<number>[0-9]+[a-z]?)\s*·\s*(?P<title>.+?)\s*$", re.MULTILINE)
-_OBJECTIVES = re.compile(r"\*\*Objetivos?\*\*:?[ \t]*\n?(?P<text>.*?)(?:\n[ \t]*\n|\Z)", re.DOTALL)
-_TIME = re.compile(r"\*\*Tiempo\*\*:?\s*(?P<text>.*?)(?:\n[ \t]*\n|\Z)", re.DOTALL)
-_SOLUTION_DETAILS = re.compile(
-    r"<details[^>]*>\s*<summary[^>]*>\s*Soluci(?:ón|ones|on)\b.*?</details>[ \t]*\n?",
-    re.DOTALL | re.IGNORECASE)
 _NBVAL_MARKER = re.compile(r"^[ \t]*# NBVAL_[A-Z_]+[ \t]*\n?", re.MULTILINE)
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -67,143 +35,6 @@ class SiteToolsMissingError(RuntimeError):
 
 class SiteBuildError(RuntimeError):
     """Sphinx could not build the site; the message holds its error."""
-
-
-def _write_notebook(nb: nbformat.NotebookNode, path: Path) -> Path:
-    """Write ``nb`` to ``path`` atomically (a failure leaves no half-written file)."""
-    with atomic_write(path) as tmp:
-        nbformat.write(nb, tmp)
-    return path
-
-
-# --- the course map ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NotebookInfo:
-    """What the landing page says about one notebook, read from its first markdown cell."""
-
-    path: Path          # the notebook file
-    number: str         # "06b", from its title "# 06b · ..."
-    title: str          # the title after the number
-    objectives: str     # the "**Objetivos**" block, as Markdown (often a bullet list)
-    time: str           # the "**Tiempo**" block's first clause ("unos 20 minutos")
-    slides: str         # the slide section(s) it follows (SLIDE_SECTIONS)
-
-
-def default_notebooks_dir() -> Path:
-    """The course's ``notebooks/`` folder."""
-    return config.project_root() / "notebooks"
-
-
-def notebook_info(path: Path | str) -> NotebookInfo:
-    """Read a notebook's number, title, objectives and time from its first markdown cell."""
-    path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
-    title = _TITLE.search(first)
-    if title is None:
-        raise ValueError(f"{path}: its first markdown cell must start with a title such as "
-                         "'# 03 · Relleno y avance' (number, middle dot, title); add one.")
-    number = title["number"]
-    objectives = _OBJECTIVES.search(first)
-    time = _TIME.search(first)
-    return NotebookInfo(
-        path=path, number=number, title=title["title"],
-        objectives=objectives["text"].strip() if objectives else "",
-        time=_first_clause(time["text"]) if time else "",
-        slides=SLIDE_SECTIONS.get(number) or SLIDE_SECTIONS.get(number[:2], ""))
-
-
-def _first_clause(text: str) -> str:
-    """``"unos 20 minutos; la ejecución..."`` -> ``"unos 20 minutos"``."""
-    return re.split(r";|\.(?:\s|$)", " ".join(text.split()), maxsplit=1)[0].strip()
-
-
-def course_map(notebooks_dir: Path | str | None = None) -> list[NotebookInfo]:
-    """One ``NotebookInfo`` per ``*.ipynb`` in ``notebooks_dir``, in file-name order."""
-    folder = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
-    paths = sorted(folder.glob("*.ipynb"))
-    if not paths:
-        raise FileNotFoundError(f"no notebook (*.ipynb) in {folder}; pass the course's "
-                                "notebooks/ folder (or a folder of handouts).")
-    return [notebook_info(p) for p in paths]
-
-
-# --- handouts ---------------------------------------------------------------------------------
-
-
-class RemoveSolutions(Preprocessor):
-    """The students' version of a notebook: code cells tagged ``solution`` become an empty
-    ``# tu código aquí`` cell, markdown cells tagged ``solution`` go, and ``<details>`` blocks
-    whose summary says Solución/Soluciones are cut out of markdown cells."""
-
-    def preprocess(self, nb, resources):
-        nb.cells = [kept for cell in nb.cells if (kept := student_cell(cell)) is not None]
-        return nb, resources
-
-
-def student_cell(cell: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
-    """One cell as students get it (see RemoveSolutions), or None when nothing of it is left."""
-    solution = SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
-    if solution and cell.cell_type == "code":
-        blank = nbformat.v4.new_code_cell(STUDENT_PLACEHOLDER)
-        if "id" in cell:
-            blank.id = cell.id
-        return blank
-    if solution:
-        return None
-    if cell.cell_type == "markdown":
-        source, found = _SOLUTION_DETAILS.subn("", cell.source)
-        if found:
-            cell.source = re.sub(r"\n{3,}", "\n\n", source).strip()
-            return cell if cell.source else None
-    return cell
-
-
-def make_handout(source: Path | str, target: Path | str) -> Path:
-    """Write the students' version of notebook ``source`` to ``target`` (see RemoveSolutions)."""
-    nb = nbformat.read(source, as_version=4)
-    nb, _ = RemoveSolutions().preprocess(nb, {})
-    nbformat.validate(nb)
-    return _write_notebook(nb, Path(target))
-
-
-def make_handouts(out: Path | str | None = None,
-                  notebooks_dir: Path | str | None = None) -> list[Path]:
-    """Write the students' version of every notebook in ``notebooks_dir`` into ``out`` (default
-    ``<project>/handouts``, replacing handouts of the same name); returns their paths."""
-    folder = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
-    out = Path(out) if out else config.project_root() / "handouts"
-    if out.resolve() == folder.resolve():
-        raise ValueError(f"the handouts would overwrite the notebooks in {folder}; "
-                         "choose another --out folder.")
-    return [make_handout(p, out / p.name) for p in (i.path for i in course_map(folder))]
-
-
-# --- stored outputs ---------------------------------------------------------------------------
-
-# What a stored run must not inherit (quick mode, a non-interactive matplotlib that keeps the
-# figures out of the notebook) and what it must set (no progress bars: a stored bar reads 0 %).
-_STORED_RUN_UNSET = ("CNN_COURSE_QUICK", "MPLBACKEND")
-_STORED_RUN_SET = {"TQDM_DISABLE": "1"}
-
-
-def execute_notebook(path: Path | str, timeout: int | None = None) -> Path:
-    """Run notebook ``path`` top to bottom and store its outputs in place, the file replaced
-    only once the whole run succeeded (else nbclient's CellExecutionError). The kernel starts in
-    the notebook's folder with quick mode and ``MPLBACKEND`` unset and progress bars off."""
-    from nbclient import NotebookClient
-
-    path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    env = {k: v for k, v in os.environ.items() if k not in _STORED_RUN_UNSET} | _STORED_RUN_SET
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
-    return _write_notebook(nb, path)
-
-
-# --- the website ------------------------------------------------------------------------------
 
 
 def static_widgets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -256,7 +87,7 @@ def _require_site_tools() -> None:
 
 
 CONF_PY = '''\
-# Generated by cnn_course.publish.build_site: the Sphinx configuration of the course site.
+# Generated by cnn_course.tools.site.build_site: the Sphinx configuration of the course site.
 project = {title!r}
 language = "es"
 extensions = ["myst_nb", "sphinx.ext.mathjax", "sphinx-mathjax-offline"]

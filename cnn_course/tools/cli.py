@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from . import config, datasets, downloads, models, training
+from .. import config, datasets, downloads, models, training
 
 __all__ = ["build_parser", "main"]
 
@@ -58,7 +58,7 @@ def _save_curves(history: training.History, path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .plots import plot_history
+    from ..plots import plot_history
     fig = plot_history(history, title)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -93,28 +93,32 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _publish(job) -> int:
-    """Run ``job(publish)`` and print the line it returns; a missing site extra, a failed
-    build or a missing notebook exits 2 with the message (which names the fix)."""
-    from . import publish
+    """Run ``job()`` and print the line it returns; a missing site extra, a failed build or a
+    missing notebook exits 2 with the message (which names the fix)."""
+    from .site import SiteBuildError, SiteToolsMissingError
     try:
-        print(job(publish))
-    except (publish.SiteToolsMissingError, publish.SiteBuildError, FileNotFoundError) as err:
+        print(job())
+    except (SiteToolsMissingError, SiteBuildError, FileNotFoundError) as err:
         print(f"cnn-course: {err}", file=sys.stderr)
         return 2
     return 0
 
 
 def _site(args: argparse.Namespace) -> int:
-    def job(publish) -> str:
-        index = publish.build_site(args.out, args.notebooks, warnings=sys.stderr)
+    from .site import build_site
+
+    def job() -> str:
+        index = build_site(args.out, args.notebooks, warnings=sys.stderr)
         return (f"course site written to {index.parent}; open {index} in a browser, or serve "
                 f"the folder (search snippets need it): python3 -m http.server -d {index.parent}")
     return _publish(job)
 
 
 def _handout(args: argparse.Namespace) -> int:
-    def job(publish) -> str:
-        written = publish.make_handouts(args.out, args.notebooks)
+    from .handouts import make_handouts
+
+    def job() -> str:
+        written = make_handouts(args.out, args.notebooks)
         return (f"{len(written)} student notebooks (solutions removed) written to "
                 f"{written[0].parent}")
     return _publish(job)
@@ -123,11 +127,11 @@ def _handout(args: argparse.Namespace) -> int:
 def _execute(args: argparse.Namespace) -> int:
     from nbclient.exceptions import CellExecutionError
 
-    from . import publish
+    from . import execute
     for path in args.notebooks:
         print(f"executing {path} (full mode) ...", flush=True)
         try:
-            publish.execute_notebook(path)
+            execute.execute_notebook(path)
         except (CellExecutionError, FileNotFoundError) as err:
             print(f"cnn-course: {path} was left unchanged: {err}", file=sys.stderr)
             return 1
