@@ -64,8 +64,10 @@ def spanish(x: float) -> str:
 
 def as_number(answer: Any) -> float:
     """A numeric answer given as int, float, NumPy value or one-element tensor, as a float."""
-    if isinstance(answer, torch.Tensor | np.ndarray | np.generic) and np.size(answer) == 1:
-        answer = np.asarray(answer.detach() if isinstance(answer, torch.Tensor) else answer).item()
+    if isinstance(answer, torch.Tensor) and answer.numel() == 1:
+        answer = answer.item()
+    if isinstance(answer, np.ndarray | np.generic) and answer.size == 1:
+        answer = answer.item()
     if isinstance(answer, bool) or not isinstance(answer, int | float):
         raise Wrong(f"Se esperaba un número y la respuesta es {type(answer).__name__} "
                     f"({answer!r:.60}).")

@@ -69,23 +69,26 @@ def check_03_4(answer) -> None:
     for _ in range(4):   # and a few the student never sees: n 9..27, k, s, p 1..3
         n, k, s, p = (torch.randint(1, 4, (4,), generator=generator) * torch.tensor([9, 1, 1, 1]))
         cases.append((int(n), int(k), int(s), int(p)))
-    for n, k, s, p in cases:
-        right = (n + 2 * p - k) // s + 1
-        got = answer(n, k, s, p)
-        if got == right:
-            continue
-        if got == right - 1 or got == (n + 2 * p - k) / s:
-            raise Wrong(f"Para n={n}, k={k}, s={s}, p={p} da {got}: te falta el +1, o la "
-                        "división entera.")
-        if got == (n + p - k) // s + 1:
-            raise Wrong(f"Para n={n}, k={k}, s={s}, p={p} da {got}: has sumado el relleno de "
-                        "un solo lado; se rellena arriba y abajo (izquierda y derecha).")
-        if got == n + 2 * p - k + 1:
-            raise Wrong(f"Para n={n}, k={k}, s={s}, p={p} da {got}: has olvidado el avance.")
-        if isinstance(got, float) and abs(got - right) < 1:
-            raise Wrong(f"Para n={n}, k={k}, s={s}, p={p} da {got}: el tamaño es un entero "
-                        "(redondea hacia abajo).")
-        raise Wrong(f"Para n={n}, k={k}, s={s}, p={p} da {got}, y no es el tamaño de salida.")
+    got = [answer(n, k, s, p) for n, k, s, p in cases]
+    if got == [(n + 2 * p - k) // s + 1 for n, k, s, p in cases]:
+        return
+    mistakes = [
+        (lambda n, k, s, p: (n + 2 * p - k) // s, "te falta el +1"),
+        (lambda n, k, s, p: (n + p - k) // s + 1, "has sumado el relleno de un solo lado; se "
+                                                  "rellena arriba y abajo (izquierda y derecha)"),
+        (lambda n, k, s, p: n + 2 * p - k + 1, "has olvidado el avance"),
+        (lambda n, k, s, p: (n + 2 * p - k) / s + 1, "el tamaño es un entero: redondea hacia "
+                                                     "abajo"),
+        (lambda n, k, s, p: (n - k) // s + 1, "has olvidado el relleno")]
+    for formula, why in mistakes:
+        if got == [formula(*case) for case in cases]:
+            n, k, s, p = next(c for c, g in zip(cases, got, strict=True)
+                              if g != (c[0] + 2 * c[3] - c[1]) // c[2] + 1)
+            raise Wrong(f"Para n={n}, k={k}, s={s}, p={p} da {formula(n, k, s, p)}: {why}.")
+    for (n, k, s, p), value in zip(cases, got, strict=True):
+        if value != (n + 2 * p - k) // s + 1:
+            raise Wrong(f"Para n={n}, k={k}, s={s}, p={p} da {value}, y no es el tamaño de "
+                        "salida.")
 
 
 @exercise("04.1", "el tamaño de salida de un max pooling 3x3 con avance 3 sobre un mapa de 28x28",
