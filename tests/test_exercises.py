@@ -248,7 +248,8 @@ WRONG = {   # id -> [(answer, words of the intended message)]
     "07.2": [(512, "AdaptiveAvgPool2d"), (512 * 14 * 14, "5 poolings")],
     "07.3": [(nn.Sequential(nn.Linear(512, 128), nn.ReLU(), nn.Linear(128, 1)), "sigmoide"),
              (nn.Sequential(nn.Linear(512, 128), nn.ReLU(), nn.Linear(128, 2), nn.Softmax(1)),
-              "2 salidas")],
+              "2 salidas"),
+             (nn.Sequential(nn.Linear(512, 128), nn.Linear(128, 1), nn.Sigmoid()), "ReLU")],
     "07.4": [(_freeze_all, "cabeza quedó congelada"), (_freeze_nothing, "sigue entrenable")],
     "08.1": [(73_856, "atajo")],
     "08.2": [(_NoProjection, "1x1"), (_SlidesPadding, "k − 2"), (models.ResLayer, "biblioteca")],
@@ -347,3 +348,30 @@ def test_numbers_in_any_form():
 def test_exercise_records_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         EXERCISES["03.1"].points = 5
+
+
+def _notebooks():
+    from pathlib import Path
+
+    import nbformat
+    folder = Path(__file__).resolve().parents[1] / "notebooks"
+    return {p.name: nbformat.read(p, as_version=4) for p in sorted(folder.glob("*.ipynb"))}
+
+
+def test_each_notebook_holds_its_exercises_and_their_checks():
+    """A notebook's solution cells are the registry's solutions (06b writes its own, on its
+    model), each followed by its check cell; 06a holds placeholders instead."""
+    for name, nb in _notebooks().items():
+        ids = nb.metadata["cnn_course"]["exercises"]
+        sources = [c.source for c in nb.cells if c.cell_type == "code"]
+        for id in ids:
+            exercise = EXERCISES[id]
+            check_cell = f'comprueba("{id}", {exercise.answer})'
+            assert sources.count(check_cell) == 1, (name, id)
+            answer = sources[sources.index(check_cell) - 1]
+            if name.startswith("06a"):
+                assert f"{exercise.answer} = ..." in answer, (name, id)
+            elif not name.startswith("06b"):
+                assert answer == exercise.solution.strip(), (name, id)
+            else:
+                assert exercise.answer + " = " in answer, (name, id)
