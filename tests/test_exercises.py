@@ -329,6 +329,9 @@ def test_unanswered_and_unknown(capsys):
     exercises.solucion("03.1")
     out = capsys.readouterr().out
     assert "Pista 03.1" in out and "respuesta_03_1 =" in out
+    exercises.solucion("06a.1")
+    out = capsys.readouterr().out
+    assert "entrega" in out and "class" not in out
 
 
 def test_an_error_in_the_students_code_is_a_wrong_answer_not_a_crash():
