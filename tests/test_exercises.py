@@ -81,16 +81,21 @@ def _reshape_channels(batch):
     return batch.reshape(n, c, h, w)
 
 
-def _convolution_flipped(image, kernel):
-    return F.conv2d(image[None, None], kernel.flip(0, 1)[None, None])[0, 0]
+def _convolution_flipped(image, weight, bias):
+    return F.conv2d(image[None], weight.flip(2, 3), bias)[0]
 
 
-def _conv_without_plus_one(image, kernel):
-    return F.conv2d(image[None, None], kernel[None, None])[0, 0][:-1, :-1]
+def _conv_without_plus_one(image, weight, bias):
+    return F.conv2d(image[None], weight, bias)[0][:, :-1, :-1]
 
 
-class _EvalOnly:
-    pass
+def _conv_without_bias(image, weight, bias):
+    return F.conv2d(image[None], weight)[0]
+
+
+def _conv_per_channel(image, weight, bias):
+    return torch.stack([F.conv2d(image[None, c:c + 1], weight[:, c:c + 1])[0]
+                        for c in range(image.shape[0])], dim=1)
 
 
 def _epoch_no_zero_grad(model, loader, loss_fn, optimizer):
@@ -203,6 +208,18 @@ class _PaddedNetwork(nn.Module):
         return self.fc(self.features(x))
 
 
+class _ReluNetwork(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 16, 3), nn.ReLU(), nn.Conv2d(16, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.Conv2d(64, 128, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(2048, 128), nn.ReLU(), nn.Linear(128, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 class _SoftmaxNetwork(models.FashionCNN.__base__):
     def __init__(self):
         super().__init__()
@@ -223,7 +240,10 @@ WRONG = {   # id -> [(answer, words of the intended message)]
              (np.eye(3), "zona lisa")],
     "02.2": [(9 * 600 * 512 * 2, "3 canales"), (27 * 598 * 510 * 2, "padding=1")],
     "02.3": [(_convolution_flipped, "volteado"), (_conv_without_plus_one, "n - k + 1"),
+             (_conv_without_bias, "sesgo"), (_conv_per_channel, "todos los canales"),
              (ops.conv2d_naive, "biblioteca")],
+    "02.4": [((676, 9), "cambiadas"), (torch.Size([9, 784]), "Sin relleno"),
+             ([9, 26, 26], "una matriz")],
     "03.1": [(27, "+1")],
     "03.2": [(217, "avance"), (54, "+1")],
     "03.3": [(6, "cada lado")],
@@ -242,6 +262,7 @@ WRONG = {   # id -> [(answer, words of the intended message)]
     "06.3": [(_epoch_no_zero_grad, "a cero"), (_epoch_no_train_mode, "modo entrenamiento"),
              (_epoch_no_step, "paso del optimizador"), (training.train_one_epoch, "biblioteca")],
     "06a.1": [(_PaddedNetwork, "relleno"), (_SoftmaxNetwork, "softmax"),
+              (_ReluNetwork, "LeakyReLU"),
               (models.FashionCNN, "biblioteca")],
     "06a.2": [(8 * 8 * 128, "segundo pooling")],
     "07.1": [(131_328, "sesgos")],
