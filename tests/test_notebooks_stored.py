@@ -19,7 +19,19 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 QUICK_ALLOWED: set[str] = set()     # notebook file names; each needs its reason in the README
 # Notebooks changed since their last full run that wait for the content pass (issue 21, the one
 # full re-execution of the turn): file name -> why. The content pass empties it.
-AWAITING_CONTENT_PASS: dict[str, str] = {}
+_CONTENT_PASS_WHY = "issue 21: prints through format_number, Spanish labels, new cells"
+AWAITING_CONTENT_PASS: dict[str, str] = {
+    "00_imagenes_como_numeros.ipynb": _CONTENT_PASS_WHY,
+    "01_color_y_tensores.ipynb": _CONTENT_PASS_WHY,
+    "02_convolucion.ipynb": _CONTENT_PASS_WHY,
+    "03_relleno_y_avance.ipynb": _CONTENT_PASS_WHY,
+    "04_pooling.ipynb": _CONTENT_PASS_WHY,
+    "05_datasets_y_dataloaders.ipynb": _CONTENT_PASS_WHY,
+    "06_red_convolucional.ipynb": _CONTENT_PASS_WHY,
+    "06b_ejercicio_solucion.ipynb": _CONTENT_PASS_WHY,
+    "07_transfer_learning.ipynb": _CONTENT_PASS_WHY,
+    "08_resnet.ipynb": _CONTENT_PASS_WHY,
+}
 
 
 def refresh_hint(path: Path) -> str:
