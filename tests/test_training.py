@@ -1,3 +1,6 @@
+from pathlib import Path
+
+import pytest
 import torch
 from torch import nn
 
@@ -185,3 +188,11 @@ def test_calibrate_batchnorm_measures_the_data_and_keeps_the_mode():
         conv = net[0](x)
     assert torch.allclose(bn.running_mean, conv.mean(dim=(0, 2, 3)), atol=1e-4)
     assert not bn.training and bn.momentum == 0.1
+
+
+def test_peak_extra_bytes_grows_with_the_batch():
+    # Linux only (reads /proc); one batch of 600 images holds far more activations than 6 of 100
+    if not Path("/proc/self/status").exists():
+        pytest.skip("no /proc/self/status on this system")
+    one, many = training.peak_extra_bytes(600, 600), training.peak_extra_bytes(600, 100)
+    assert one > 2 * many > 0
