@@ -160,9 +160,16 @@ def receptive_field(model: nn.Module, stage: str, cell: tuple[int, int],
     return top, left, rows.max().item() - top + 1, cols.max().item() - left + 1
 
 
+def _relative(fmap: torch.Tensor, cell: tuple[int, int]) -> torch.Tensor:
+    """Each channel's value at ``cell`` on its own map's scale (0: its lowest, 1: its highest)."""
+    low, high = fmap.amin(dim=(1, 2)), fmap.amax(dim=(1, 2))
+    return (fmap[:, cell[0], cell[1]] - low) / (high - low).clamp(min=1e-12)
+
+
 def receptive_field_frames(model: nn.Module, image: torch.Tensor) -> list[Frame]:
     """One frame per stage of ``FashionCNN``: the middle cell of its feature map for ``image``
-    (1, 28, 28), the channel that responds most there, its value (``model.stages``) and the
+    (1, 28, 28), the channel whose map is brightest there (relative to that map's own range,
+    as the picture shows it), its value (``model.stages``) and the
     cell's receptive field on the image."""
     with torch.no_grad():
         maps = model.stages(image[None])
@@ -170,7 +177,7 @@ def receptive_field_frames(model: nn.Module, image: torch.Tensor) -> list[Frame]
     for stage in FASHION_CNN_STAGES:
         fmap = maps[stage][0]
         cell = ((fmap.shape[1] - 1) // 2, (fmap.shape[2] - 1) // 2)
-        channel = int(fmap[:, cell[0], cell[1]].argmax())
+        channel = int(_relative(fmap, cell).argmax())
         frames.append(Frame(receptive_field(model, stage, cell, tuple(image.shape[-2:])), cell,
                             fmap[channel, cell[0], cell[1]].item(), stage, channel))
     return frames

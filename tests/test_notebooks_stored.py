@@ -19,7 +19,11 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 QUICK_ALLOWED: set[str] = set()     # notebook file names; each needs its reason in the README
 # Notebooks changed since their last full run that wait for the content pass (issue 21, the one
 # full re-execution of the turn): file name -> why. The content pass empties it.
-AWAITING_CONTENT_PASS: dict[str, str] = {}
+AWAITING_CONTENT_PASS: dict[str, str] = {
+    "02_convolucion.ipynb": "issue 20: an animation and the class panel added",
+    "03_relleno_y_avance.ipynb": "issue 20: two animations and the class panel added",
+    "04_pooling.ipynb": "issue 20: two animations and the class panel added",
+}
 
 
 def refresh_hint(path: Path) -> str:
