@@ -71,7 +71,7 @@ class Animation:
     def data(self) -> bytes:
         """The animated PNG (loops forever); every frame shares one palette of 128 colours."""
         if not hasattr(self, "_data"):
-            self._data = encode_apng(self.images, self.durations)
+            self._data = _encode_apng(self.images, self.durations)
         return self._data
 
     def save(self, path: Path | str) -> Path:
@@ -93,7 +93,7 @@ class Animation:
                 {"image/png": {"width": width}})
 
 
-def encode_apng(images: list[Image.Image], durations: list[int], colors: int = 128) -> bytes:
+def _encode_apng(images: list[Image.Image], durations: list[int], colors: int = 128) -> bytes:
     """An animated PNG of ``images`` (milliseconds per frame in ``durations``), quantised to
     one shared palette; Pillow stores each frame as the rectangle that changed."""
     sample = images[:: max(1, len(images) // 8)]

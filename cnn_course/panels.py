@@ -49,7 +49,7 @@ _FALSE = {"0", "false", "no", "off"}
 def make_kernel(name: str, size: int = 3) -> torch.Tensor:
     """A ``size`` x ``size`` kernel: ``bordes`` (vertical edges: -1 left, +1 right),
     ``desenfoque`` (the mean of the window), ``enfoque`` (2·identity - desenfoque: the centre
-    minus its neighbours' mean, added back). Notebooks 02-04 (the panel)."""
+    minus its neighbours' mean, added back). Notebooks 02, 03 and 04 (the panel)."""
     if name == "bordes":
         kernel = torch.zeros(size, size)
         kernel[:, : size // 2], kernel[:, size - size // 2:] = -1.0, 1.0
@@ -285,7 +285,7 @@ def conv_panel(image: torch.Tensor | None = None, **settings) -> ConvPanel | Non
     """Open the panel over ``image`` (H, W) or (1, H, W), by default Grace Hopper's photo in
     grey (150x128); ``settings`` are ``PanelSettings`` fields (first state). In a live Jupyter
     front end it shows the widgets and returns the ``ConvPanel``; elsewhere it shows a still
-    picture of the first state, says so in Spanish, and returns None. Notebooks 02-04."""
+    picture of the first state, says so in Spanish, and returns None. Notebooks 02, 03 and 04."""
     from IPython.display import Image, display
 
     image = grace_hopper_gray() if image is None else torch.as_tensor(image).float()
@@ -314,7 +314,7 @@ _saved: dict[str, float] = {}
 def projector_mode(on: bool = True, scale: float = 1.6) -> None:
     """Figures for a projector: text, lines and markers ``scale`` times larger (matplotlib's
     defaults; the animations and panels follow), until ``projector_mode(False)`` puts the
-    previous values back. Notebooks 02-04."""
+    previous values back. Notebooks 02, 03 and 04."""
     if on:
         if not _saved:
             _saved.update({key: mpl.rcParams[key] for key in _PROJECTOR_KEYS})
