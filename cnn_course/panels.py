@@ -219,7 +219,7 @@ class ConvPanel:
 
         self.image = image
         s = settings
-        layout = {"style": {"description_width": "9em"}, "layout": w.Layout(width="24em")}
+        layout = {"style": {"description_width": "8.5em"}, "layout": w.Layout(width="25em")}
         self.controls = {
             "kernel": w.Dropdown(options=KERNELS, value=s.kernel, description="núcleo",
                                  **layout),
@@ -235,11 +235,12 @@ class ConvPanel:
             "pooling": w.Dropdown(options=POOLINGS, value=s.pooling, description="pooling",
                                   **layout),
             "pool_size": w.IntSlider(value=s.pool_size, min=2, max=4,
-                                     description="tamaño del pooling", **layout),
+                                     description="tamaño pooling", **layout),
         }
         self.picture = w.Image(format="png")
         self.shapes, self.formula, self.error = w.HTML(), w.HTML(), w.HTML()
-        self.box = w.HBox([w.VBox(list(self.controls.values())),
+        self.box = w.HBox([w.VBox(list(self.controls.values()),
+                                  layout=w.Layout(min_width="26em", flex="0 0 auto")),
                            w.VBox([self.picture, self.shapes, self.formula, self.error])])
         for control in self.controls.values():
             control.observe(self.update, names="value")
