@@ -297,7 +297,7 @@ def conv_panel(image: torch.Tensor | None = None, **settings) -> ConvPanel | Non
         display(panel.box)
         return panel
     result = compute(image, first)
-    display(Image(draw(result, first, dpi=120), width=640))
+    display(Image(draw(result, first, dpi=100), width=640))
     print(STILL_NOTE)
     print(f"formas: {result.shapes}")
     print(f"tamaño de salida: {result.formula.replace('<br>', '; ')}")
