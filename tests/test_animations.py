@@ -216,3 +216,16 @@ def test_the_animation_plays_on_the_site(tmp_path, convolution):
         server.shutdown()
         server.server_close()
     assert before != after
+
+
+def test_projector_mode_draws_larger_frames():
+    from cnn_course import panels
+
+    x = torch.tensor([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]])
+    normal = animations.animate_pooling(x).images[0]
+    panels.projector_mode(True)
+    try:
+        projected = animations.animate_pooling(x).images[0]
+    finally:
+        panels.projector_mode(False)
+    assert projected.height > normal.height        # room for the larger titles
