@@ -211,13 +211,14 @@ def _matrix(ax, values: np.ndarray, vmin: float, vmax: float, numbers: bool = Tr
             cmap: str = "gray") -> None:
     """A small matrix cell by cell (NaN cells white), with its numbers when ``numbers``."""
     values = np.asarray(values, dtype=float)
-    ax.imshow(np.ma.masked_invalid(values), cmap=mpl.colormaps[cmap].with_extremes(bad="white"),
-              vmin=vmin, vmax=vmax)
+    colours = mpl.colormaps[cmap](np.clip((values - vmin) / ((vmax - vmin) or 1.0), 0, 1))
+    colours[~np.isfinite(values)] = 1.0                       # not computed yet: white
+    ax.imshow(colours)
     h, w = values.shape
-    ax.hlines(np.arange(-0.5, h, 1), -0.5, w - 0.5, color="0.6", linewidth=0.5)
-    ax.vlines(np.arange(-0.5, w, 1), -0.5, h - 0.5, color="0.6", linewidth=0.5)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set_xticks(np.arange(-0.5, w, 1), minor=True)          # cell borders: the minor grid
+    ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
+    ax.grid(which="minor", color="0.6", linewidth=0.5)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
     if not numbers:
         return
     texts = {(i, j): _text(v) for (i, j), v in np.ndenumerate(values) if np.isfinite(v)}

@@ -3,6 +3,7 @@
 file is a small animated PNG, and on the course site the animation plays in Chromium."""
 
 import base64
+import functools
 import io
 import os
 import shutil
@@ -189,14 +190,8 @@ def test_the_animation_plays_on_the_site(tmp_path, convolution):
     page_file = site / "notebooks" / "02_animacion.html"
     assert "/_images/" in page_file.read_text(encoding="utf-8")
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(site), **kwargs)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with sync_api.sync_playwright() as playwright:
