@@ -282,20 +282,36 @@ def live_frontend() -> bool:
             or "google.colab" in sys.modules)
 
 
-def conv_panel(image: torch.Tensor | None = None, **settings) -> ConvPanel | None:
-    """Open the panel over ``image`` (H, W) or (1, H, W), by default Grace Hopper's photo in
-    grey (150x128); ``settings`` are ``PanelSettings`` fields (first state). In a live Jupyter
-    front end it shows the widgets and returns the ``ConvPanel``; elsewhere it shows a still
-    picture of the first state, says so in Spanish, and returns None. Notebooks 02, 03 and 04."""
+def _settings(given: dict) -> PanelSettings:
+    """``PanelSettings`` from keyword arguments, or a ValueError in Spanish naming the choices."""
+    known = PanelSettings.__dataclass_fields__
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ValueError(f"conv_panel no tiene el ajuste {', '.join(unknown)}: usa "
+                         f"{', '.join(known)}.")
+    settings = PanelSettings(**given)
+    for name, choices in (("kernel", KERNELS), ("padding_mode", tuple(PADDING_MODES)),
+                          ("pooling", POOLINGS)):
+        if getattr(settings, name) not in choices:
+            raise ValueError(f"{name}={getattr(settings, name)!r} no es una opción del panel: "
+                             f"usa {', '.join(repr(c) for c in choices)}.")
+    return settings
+
+
+def conv_panel(image: torch.Tensor | None = None, **settings) -> None:
+    """Show the panel over ``image`` (H, W) or (1, H, W), by default Grace Hopper's photo in
+    grey (150x128); ``settings`` are ``PanelSettings`` fields (its first state). In a live
+    Jupyter front end it shows the widgets; elsewhere a still picture of the first state, and
+    says so in Spanish. Returns nothing, so that a cell ending with it prints no repr
+    (``ConvPanel(image)`` gives the object). Notebooks 02, 03 and 04."""
     from IPython.display import Image, display
 
     image = grace_hopper_gray() if image is None else torch.as_tensor(image).float()
     image = image[0] if image.dim() == 3 else image
-    first = PanelSettings(**settings)
+    first = _settings(settings)
     if live_frontend():
-        panel = ConvPanel(image, first)
-        display(panel.box)
-        return panel
+        display(ConvPanel(image, first).box)
+        return None
     result = compute(image, first)
     display(Image(draw(result, first, dpi=100), width=640))
     print(STILL_NOTE)

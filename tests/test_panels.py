@@ -162,3 +162,10 @@ def test_in_a_jupyter_server_kernel_the_panel_is_live(tmp_path):
     nb = _run(tmp_path, {"JPY_SESSION_NAME": str(tmp_path / "x.ipynb"), "CNN_COURSE_PANELS": ""})
     mimes = [m for o in nb.cells[0].outputs for m in o.get("data", {})]
     assert "application/vnd.jupyter.widget-view+json" in mimes
+
+
+def test_conv_panel_names_the_choices_for_a_wrong_setting():
+    with pytest.raises(ValueError, match="no tiene el ajuste stirde"):
+        panels.conv_panel(torch.rand(8, 8), stirde=2)
+    with pytest.raises(ValueError, match="'reflejo'"):
+        panels.conv_panel(torch.rand(8, 8), padding_mode="reflect")
