@@ -322,7 +322,8 @@ def animate_convolution(image, kernel, stride=1, padding=0) -> Animation:
 
 def animate_pooling(x, kernel_size=2, stride=None) -> Animation:
     """Max and average pooling side by side over a small 2D image: the window, its largest
-    pixel circled, and both outputs filling with the values of ``ops.pool2d``. Notebook 04."""
+    pixel circled, and both outputs filling with the values of ``ops.pool2d``; its ``frames``
+    are the max pooling's steps, then the average's. Notebook 04."""
     x = torch.as_tensor(x)
     max_frames = pool_frames(x, kernel_size, stride, "max")
     avg_frames = pool_frames(x, kernel_size, stride, "avg")
