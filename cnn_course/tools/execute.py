@@ -21,8 +21,10 @@ def write_notebook(nb: nbformat.NotebookNode, path: Path) -> Path:
 
 
 # What a stored run must not inherit (quick mode, a non-interactive matplotlib that keeps the
-# figures out of the notebook) and what it must set (no progress bars: a stored bar reads 0 %).
-_STORED_RUN_UNSET = ("CNN_COURSE_QUICK", "MPLBACKEND")
+# figures out of the notebook, what tells the class panels a live Jupyter shows widgets: run
+# from a notebook's `!` its kernel would store them) and what it must set (no progress bars: a
+# stored bar reads 0 %).
+_STORED_RUN_UNSET = ("CNN_COURSE_QUICK", "MPLBACKEND", "JPY_SESSION_NAME", "CNN_COURSE_PANELS")
 _STORED_RUN_SET = {"TQDM_DISABLE": "1"}
 
 
