@@ -23,7 +23,7 @@ from .course_map import NotebookInfo, course_map, default_notebooks_dir
 from .handouts import make_handouts
 from .landing import DOWNLOADS, colab_url, landing_page
 
-__all__ = ["COURSE_CSS", "COURSE_JS", "SITE_EXTRA_INSTALL", "SITE_TITLE", "TEMPLATES",
+__all__ = ["SITE_EXTRA_INSTALL", "SITE_TITLE", "TEMPLATES",
            "SiteBuildError", "SiteToolsMissingError", "build_site", "static_widgets"]
 
 SITE_EXTRA_INSTALL = 'pip install -e ".[site]"'
@@ -145,6 +145,18 @@ TEMPLATES = {
     # the fix proposed upstream in its PR #1000 is this override). The article header keeps one
     # button each, and the sidebar one search field.
     "sections/header.html": "{# cnn-course: no top navbar (see site.TEMPLATES) #}\n",
+    # The book theme puts a print-only title and contents before the article, inside <main>,
+    # where Sphinx's search reads a page's text: every snippet began with them. The article
+    # comes first, as in pydata-sphinx-theme's own layout.
+    "layout.html": """\
+{% extends "!layout.html" %}
+{% block docs_body %}
+{% include "components/searchbox.html" %}
+<article class="bd-article">
+  {% block body %}{% endblock %}
+</article>
+{% endblock docs_body %}
+""",
     # The article header's buttons: the notebook's download, Colab and the repository (when
     # given), search, the page's contents. No light/dark switch (the figures are drawn on
     # white) and no text inside <main> before the article, so search snippets start with it.
