@@ -281,7 +281,8 @@ ul.course-map { list-style: none; padding: 0; margin: 1rem 0; display: grid; gap
 li.course-card { border: 1px solid var(--pst-color-border); border-radius: .5rem;
                  padding: .75rem 1rem; margin: 0; }
 li.course-card p { margin: .25rem 0; }
-li.course-card ul { padding-left: 1.1rem; margin: .25rem 0; font-size: .92em; }
+li.course-card ul { padding-left: 1.1rem; margin: .25rem 0; }
+.course-card__teaches { font-size: .92em; }
 .course-card__title { font-size: 1.1em; font-weight: 600; }
 .course-card__meta { display: flex; flex-wrap: wrap; gap: .3rem .9rem; font-size: .92em; }
 .course-card__long { color: #8a4b00; font-weight: 600; }
@@ -342,7 +343,11 @@ def build_site(out: Path | str | None = None, notebooks_dir: Path | str | None =
                 shutil.copyfile(info.path, published / info.path.name)
         else:
             make_handouts(published, folder)
-        wheel = build_wheel(tmp / "wheel")
+        try:
+            wheel = build_wheel(tmp / "wheel")
+        except RuntimeError as err:
+            raise SiteBuildError(f"the course's download needs the library's wheel: {err}") \
+                from err
         source, built = tmp / "source", tmp / "html"
         _write_sources(source, course_map(published), wheel, repo_url=repo_url,
                        colab_branch=colab_branch, instructor=instructor)
