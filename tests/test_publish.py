@@ -199,6 +199,8 @@ def test_course_map_reads_every_notebook_header():
         assert info.path.name.startswith(info.number + "_"), info
         assert info.title and info.objectives and info.time and info.slides, info
         assert "minuto" in info.time or "hora" in info.time, info
+        assert info.minutes and 5 <= info.minutes <= 180, info
+    assert any(i.long_run for i in infos), "no notebook flags a long training run"
 
 
 def test_notebook_info_parses_a_header(tmp_path):
@@ -209,6 +211,15 @@ def test_notebook_info_parses_a_header(tmp_path):
     assert (info.number, info.title, info.time) == ("03", "Relleno y avance", "unos 25 minutos")
     assert info.objectives == "- Uno,\n  largo.\n- Dos."
     assert info.slides == course_map.SLIDE_SECTIONS["03"]
+    assert (info.minutes, info.long_run) == (25, "")
+
+
+def test_notebook_info_reads_minutes_and_a_long_run(tmp_path):
+    header = ("# 06b · Solución\n\n**Objetivos**\n- Uno.\n\n**Tiempo**: unas 2 horas de trabajo. "
+              "El entrenamiento tarda entre 8 y\n15 minutos en una CPU.\n\n**Requisitos**: 06.")
+    nbformat.write(new_notebook(cells=[new_markdown_cell(header)]), tmp_path / "06b_s.ipynb")
+    info = course_map.notebook_info(tmp_path / "06b_s.ipynb")
+    assert (info.minutes, info.long_run) == (120, "8–15 min")
 
 
 def test_notebook_without_a_title_is_named_in_the_error(tmp_path):
@@ -298,3 +309,36 @@ def test_execute_leaves_a_failing_notebook_unchanged(tmp_path, capsys):
     assert path.read_bytes() == before
     assert "left unchanged" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.ipynb"]   # no temporary file left
+
+
+def test_course_card_renders_markdown_and_keeps_a_wrapped_sum_in_its_item(tmp_path):
+    from cnn_course.tools import landing
+    info = course_map.NotebookInfo(
+        path=tmp_path / "03_r.ipynb", number="03", title="Relleno (*padding*)",
+        objectives="- Pesar 0,299 R + 0,587 G\n  + 0,114 B.\n- Las matrices $I_R$.",
+        time="unos 25 minutos", slides="Relleno", minutes=25, long_run="8–15 min")
+    card = landing.course_card(info, "https://colab.example/03_r.ipynb")
+    assert "03 · Relleno (<em>padding</em>)" in card and "*" not in card
+    assert card.count("<li>") == 2 and "0,587 G + 0,114 B." in card   # not a nested bullet
+    assert "<i>I</i><sub>R</sub>" in card and "25 min" in card and "8–15 min" in card
+    assert 'href="descargas/03_r.ipynb"' in card and "Abrir en Colab" in card
+
+
+def test_colab_links_only_for_github():
+    from cnn_course.tools import landing
+    assert landing.colab_url("https://github.com/a/b.git", "gh-pages", "x.ipynb") == \
+        "https://colab.research.google.com/github/a/b/blob/gh-pages/descargas/x.ipynb"
+    assert landing.colab_url("https://gitlab.com/a/b", "main", "x.ipynb") is None
+
+
+def test_colab_cell_installs_only_in_colab():
+    from cnn_course.tools import bundle
+    nb = new_notebook(cells=[new_markdown_cell("# 00 · T"), new_code_cell("import os")])
+    bundle.with_colab_install(nb, "https://github.com/a/b/")
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code", "code"]
+    source = nb.cells[1].source
+    assert 'if "google.colab" in sys.modules:' in source
+    assert '%pip install --quiet "cnn_course @ git+https://github.com/a/b"' in source
+    from IPython.core.inputtransformer2 import TransformerManager
+    namespace = {"get_ipython": lambda: pytest.fail("ran %pip outside Colab")}
+    exec(TransformerManager().transform_cell(source), namespace)   # does nothing here

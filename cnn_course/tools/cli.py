@@ -108,7 +108,9 @@ def _site(args: argparse.Namespace) -> int:
     from .site import build_site
 
     def job() -> str:
-        index = build_site(args.out, args.notebooks, warnings=sys.stderr)
+        index = build_site(args.out, args.notebooks, instructor=args.instructor,
+                           repo_url=args.repo_url, colab_branch=args.colab_branch,
+                           warnings=sys.stderr)
         return (f"course site written to {index.parent}; open {index} in a browser, or serve "
                 f"the folder (search snippets need it): python3 -m http.server -d {index.parent}")
     return _publish(job)
@@ -177,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--notebooks", type=Path, default=None,
                       help="the notebooks to publish (default: notebooks/; a handouts folder "
                       "gives the students' site)")
+    site.add_argument("--instructor", action="store_true",
+                      help="publish the instructor's version (solutions kept); default: the "
+                      "students' (the handouts)")
+    site.add_argument("--repo-url", default=None, help="the course's repository: links to it "
+                      "and, on GitHub, 'Abrir en Colab' links")
+    site.add_argument("--colab-branch", default="gh-pages", help="the branch of --repo-url "
+                      "that holds this site, where Colab opens its notebooks (default gh-pages)")
     site.set_defaults(func=_site)
 
     handout = sub.add_parser("handout", help="write the students' notebooks: solutions removed")

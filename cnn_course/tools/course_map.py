@@ -11,8 +11,8 @@ import nbformat
 
 from .. import config
 
-__all__ = ["SLIDE_SECTIONS", "NotebookInfo", "course_map", "default_notebooks_dir",
-           "notebook_info"]
+__all__ = ["LONG_RUN_MINUTES", "SLIDE_SECTIONS", "NotebookInfo", "course_map",
+           "default_notebooks_dir", "notebook_info"]
 
 # The slide sections each notebook follows, by the number in its title ("06b") or its first two
 # digits.
@@ -45,6 +45,8 @@ class NotebookInfo:
     objectives: str     # the "**Objetivos**" block, as Markdown (often a bullet list)
     time: str           # the "**Tiempo**" block's first clause ("unos 20 minutos")
     slides: str         # the slide section(s) it follows (SLIDE_SECTIONS)
+    minutes: int | None = None   # that time in minutes (2 horas -> 120), None if it names none
+    long_run: str = ""  # a full run the block says takes "entre 8 y 15 minutos": "8–15 min"
 
 
 def default_notebooks_dir() -> Path:
@@ -64,11 +66,35 @@ def notebook_info(path: Path | str) -> NotebookInfo:
     number = title["number"]
     objectives = _OBJECTIVES.search(first)
     time = _TIME.search(first)
+    clause = _first_clause(time["text"]) if time else ""
     return NotebookInfo(
         path=path, number=number, title=title["title"],
         objectives=objectives["text"].strip() if objectives else "",
-        time=_first_clause(time["text"]) if time else "",
-        slides=SLIDE_SECTIONS.get(number) or SLIDE_SECTIONS.get(number[:2], ""))
+        time=clause,
+        slides=SLIDE_SECTIONS.get(number) or SLIDE_SECTIONS.get(number[:2], ""),
+        minutes=_minutes(clause), long_run=_long_run(time["text"] if time else ""))
+
+
+_AMOUNT = re.compile(r"(?P<n>\d+)\s*(?P<unit>minutos?|horas?)")
+_RANGE = re.compile(r"entre\s+(?P<low>\d+)\s+y\s+(?P<high>\d+)\s+minutos")
+LONG_RUN_MINUTES = 5   # a full run at least this long is flagged on the course map
+
+
+def _minutes(clause: str) -> int | None:
+    """``"unos 20 minutos"`` -> 20, ``"unas 2 horas de trabajo"`` -> 120, else None."""
+    found = _AMOUNT.search(clause)
+    if found is None:
+        return None
+    return int(found["n"]) * (60 if found["unit"].startswith("hora") else 1)
+
+
+def _long_run(text: str) -> str:
+    """``"... tarda entre 8 y 15 minutos ..."`` -> ``"8–15 min"`` when the upper end is at
+    least LONG_RUN_MINUTES; else ""."""
+    found = _RANGE.search(" ".join(text.split()))
+    if found is None or int(found["high"]) < LONG_RUN_MINUTES:
+        return ""
+    return f"{found['low']}–{found['high']} min"
 
 
 def _first_clause(text: str) -> str:
