@@ -323,8 +323,8 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
 
     image = image.detach().cpu() if isinstance(image, torch.Tensor) else torch.as_tensor(image)
     if image.dim() != 2:
-        raise ValueError(f"plot_conv_steps draws one 2D image (H, W); got shape "
-                         f"{tuple(image.shape)}. Pick one channel, e.g. image[0].")
+        raise ValueError(f"plot_conv_steps dibuja una imagen 2D (H, W), no de forma "
+                         f"{tuple(image.shape)}. Elige un canal, p. ej. image[0].")
     if kernel is not None:
         kernel = torch.as_tensor(kernel)
         kernel_size = tuple(kernel.shape)

@@ -56,9 +56,9 @@ def test_plot_conv_steps_stride_moves_the_window():
 
 
 def test_plot_conv_steps_rejects_a_colour_image():
-    with pytest.raises(ValueError, match="one 2D image"):
+    with pytest.raises(ValueError, match="una imagen 2D"):
         plots.plot_conv_steps(np.zeros((3, 8, 8)))
-    with pytest.raises(ValueError, match="larger than the padded input"):
+    with pytest.raises(ValueError, match="mayor que la entrada con relleno"):
         plots.plot_conv_steps(np.zeros((3, 3)), 5)
 
 

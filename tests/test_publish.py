@@ -187,7 +187,7 @@ def test_static_widgets_draw_a_saved_progress_bar():
 def test_cli_handout_writes_the_students_notebooks(tmp_path, capsys):
     assert cli.main(["handout", "--out", str(tmp_path / "h")]) == 0
     assert len(list((tmp_path / "h").glob("*.ipynb"))) == len(list(NOTEBOOKS.glob("*.ipynb")))
-    assert "solutions removed" in capsys.readouterr().out
+    assert "sin soluciones" in capsys.readouterr().out
 
 
 def test_cli_site_without_the_tools_says_how_to_install_them(tmp_path, monkeypatch, capsys):
@@ -240,5 +240,5 @@ def test_execute_leaves_a_failing_notebook_unchanged(tmp_path, capsys):
     before = path.read_bytes()
     assert cli.main(["execute", str(path)]) == 1
     assert path.read_bytes() == before
-    assert "left unchanged" in capsys.readouterr().err
+    assert "queda sin cambios" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.ipynb"]   # no temporary file left

