@@ -82,8 +82,8 @@ def _require_site_tools() -> None:
                if importlib.util.find_spec(m) is None]
     if missing:
         raise SiteToolsMissingError(
-            f"building the site needs {', '.join(missing)}: install the site tools with "
-            f"`{SITE_EXTRA_INSTALL}` (from the course's folder; `.[dev]` includes them).")
+            f"construir el sitio necesita {', '.join(missing)}: instala sus herramientas con "
+            f"`{SITE_EXTRA_INSTALL}` (desde la carpeta del curso; `.[dev]` las incluye).")
 
 
 CONF_PY = '''\
@@ -148,8 +148,8 @@ def build_site(out: Path | str | None = None, notebooks_dir: Path | str | None =
     _require_site_tools()
     out = Path(out) if out else config.project_root() / "_site"
     if out.exists() and any(out.iterdir()) and not (out / ".buildinfo").is_file():
-        raise ValueError(f"{out} is not empty and holds no site built by cnn-course; "
-                         "choose a new or empty folder with --out.")
+        raise ValueError(f"{out} no está vacía y no tiene un sitio construido por cnn-course; "
+                         "elige una carpeta nueva o vacía con --out.")
     notebooks = course_map(notebooks_dir)
     with tempfile.TemporaryDirectory(prefix="cnn-course-site-") as tmp:
         source, built = Path(tmp) / "source", Path(tmp) / "html"
@@ -188,9 +188,9 @@ def _run_sphinx(source: Path, built: Path, doctrees: Path,
                      status=None, warning=warnings or io.StringIO(), freshenv=True)
         app.build()
     except SphinxError as err:
-        raise SiteBuildError(f"Sphinx could not build the site: {err}") from err
+        raise SiteBuildError(f"Sphinx no pudo construir el sitio: {err}") from err
     if app.statuscode:
-        raise SiteBuildError(f"Sphinx ended with status {app.statuscode}; see its warnings.")
+        raise SiteBuildError(f"Sphinx terminó con el estado {app.statuscode}; mira sus avisos.")
 
 
 # --- the landing page -------------------------------------------------------------------------
