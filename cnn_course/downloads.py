@@ -366,7 +366,7 @@ def status() -> str:
         f"  carpeta de datos ({raw}): {mark(_has_all(raw), 'download fashion-mnist')}",
         f"  paquete de Debian ({DEBIAN_FASHION_DIR}): {debian}",
         f"  muestra incluida ({sample}): {mark(_has_all(sample))}",
-        "Transfer learning (cuaderno 07):",
+        "Aprendizaje por transferencia (cuaderno 07):",
         f"  pesos ImageNet de VGG16 ({weights}): {mark(weights.is_file(), 'download vgg16')}",
         f"  gatos y perros ({cats_dogs}): {mark(_is_cats_dogs(cats_dogs), 'download cats-dogs')}",
         f"  pesos ImageNet de EfficientNet-Lite0: {_lite0_status()}",

@@ -125,7 +125,7 @@ def test_cli_download_cats_dogs_twice(tmp_path, mirror, monkeypatch, capsys):
     assert cli.main(["download", "cats-dogs", "--url", _dead_url()]) == 0
     assert "nada que hacer" in capsys.readouterr().out
     assert cli.main(["info"]) == 0
-    assert "gatos y perros" in capsys.readouterr().out.split("Transfer learning")[1]
+    assert "gatos y perros" in capsys.readouterr().out.split("Aprendizaje por transferencia")[1]
 
 
 def test_cli_download_cats_dogs_offline(tmp_path, monkeypatch, capsys):
