@@ -103,7 +103,7 @@ def plot_history(history: History, title: str = "", axes=None):
         ax.plot(epochs, history[f"train_{metric}"], "o-", label="entrenamiento")
         ax.plot(epochs, history[f"test_{metric}"], "s-", label="test")
         ax.set_xlabel("época")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs
         ax.yaxis.set_major_formatter(_PROSE_TICKS)
         ax.set_ylabel(name.lower())
         ax.set_title(f"{name} {title}".strip())

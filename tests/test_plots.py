@@ -253,3 +253,16 @@ def test_notebooks_get_retina_pngs_that_show_at_their_size():
         plt.close(fig)
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_plot_history_of_one_epoch_ticks_whole_epochs_in_the_prose_format():
+    history = {"train_loss": [0.8031], "test_loss": [0.859], "train_acc": [0.6833],
+               "test_acc": [0.663]}
+    fig = plots.plot_history(history)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        low, high = ax.get_xlim()
+        shown = [t.get_text() for t in ax.get_xticklabels() if low <= t.get_position()[0] <= high]
+        assert shown == ["1"], shown
+        assert all("." not in t.get_text() for t in ax.get_yticklabels())   # 0,86 not 0.86
+    plt.close(fig)
