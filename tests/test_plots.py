@@ -239,7 +239,10 @@ def test_files_are_saved_at_twice_the_shown_size_or_more(tmp_path):
 
 def test_notebooks_get_retina_pngs_that_show_at_their_size():
     from IPython.core.interactiveshell import InteractiveShell
-    shell = InteractiveShell.instance()
+    from traitlets.config import Config
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"      # nothing written to ~/.ipython
+    shell = InteractiveShell.instance(config=config)
     try:
         plots._sharp_inline()
         fig = plots.plot_history({"train_loss": [1.0], "test_loss": [1.0], "train_acc": [0.5],
