@@ -70,10 +70,12 @@ def get_device(prefer: str | None = None) -> torch.device:
                      "mps": torch.backends.mps.is_available()}
         kind = str(prefer).split(":")[0]
         if kind not in available:
-            raise ValueError(f"Unknown device {prefer!r}: use 'auto', 'cpu', 'cuda' or 'mps'.")
+            raise ValueError(f"Dispositivo desconocido {prefer!r}: usa 'auto', 'cpu', 'cuda' o "
+                             "'mps'.")
         if not available[kind]:
             raise ValueError(
-                f"Device {prefer!r} is not available on this machine: use 'auto' or 'cpu'.")
+                f"El dispositivo {prefer!r} no está disponible en esta máquina: usa 'auto' o "
+                "'cpu'.")
         return torch.device(prefer)
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -92,26 +94,32 @@ def seed_everything(seed: int = 0) -> None:
 
 
 def run_info() -> str:
-    """One line saying how this run is set up: mode, device, versions, date (for notebooks)."""
+    """One line, in Spanish, saying how this run is set up: mode, device, threads, versions,
+    date (every notebook's first cell prints it)."""
     import platform
     import time
 
     from . import __version__
 
-    mode = "quick (CNN_COURSE_QUICK=1)" if quick_mode() else "full"
-    return (f"cnn_course {__version__} | mode: {mode} | device: {get_device()} "
-            f"({torch.get_num_threads()} threads) | torch {torch.__version__} | "
+    mode = "rápido (CNN_COURSE_QUICK=1)" if quick_mode() else "completo"
+    threads = torch.get_num_threads()
+    return (f"cnn_course {__version__} | modo: {mode} | dispositivo: {get_device()} "
+            f"({threads} {'hilo' if threads == 1 else 'hilos'}) | torch {torch.__version__} | "
             f"Python {platform.python_version()} | {time.strftime('%Y-%m-%d %H:%M')}")
 
 
-def format_number(value, decimals: int | None = None) -> str:
+def format_number(value, decimals: int | str | None = None) -> str:
     """A number as the course's prose writes it: ``60000`` -> ``"60.000"``, ``0.92184`` with
     ``decimals=4`` -> ``"0,9218"`` (a point between thousands, a comma before decimals).
     Integers (and integral tensors) keep no decimals unless ``decimals`` is given; other floats
-    without ``decimals`` print at most 4 significant digits. Every Notebook prints with it."""
+    without ``decimals`` print at most 4 significant digits; ``decimals`` may also be a format
+    spec (``".3g"``). Every notebook, printed line and figure number of the library uses it."""
     if hasattr(value, "item"):
         value = value.item()
     if decimals is None and isinstance(value, int | bool):
         decimals = 0
-    text = f"{value:,.{decimals}f}" if decimals is not None else f"{value:,.4g}"
+    if isinstance(decimals, str):
+        text = f"{value:,{decimals}}"
+    else:
+        text = f"{value:,.{decimals}f}" if decimals is not None else f"{value:,.4g}"
     return text.replace(",", "\0").replace(".", ",").replace("\0", ".")

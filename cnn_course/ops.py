@@ -25,8 +25,8 @@ def _pair(value: Pair | Sequence[int], name: str) -> tuple[int, int]:
         return value, value
     values = tuple(value)
     if len(values) != 2 or not all(isinstance(v, int) for v in values):
-        raise ValueError(f"{name} must be an int or a pair (vertical, horizontal) of ints, "
-                         f"got {value!r}.")
+        raise ValueError(f"{name} tiene que ser un entero o un par (vertical, horizontal) de "
+                         f"enteros, no {value!r}.")
     return values
 
 
@@ -37,21 +37,22 @@ def _padding(padding: Pair | str, kernel: tuple[int, int]) -> tuple[int, int]:
         if padding == "same":
             if kernel[0] % 2 == 0 or kernel[1] % 2 == 0:
                 raise ValueError(
-                    f"padding='same' needs an odd kernel (3x3, 5x5, 7x7, ...), got {kernel[0]}x"
-                    f"{kernel[1]}: an even kernel has no centre pixel, so the border cannot be "
-                    "split equally on both sides. Use an odd kernel or give the padding as a "
-                    "number.")
+                    f"padding='same' necesita un núcleo impar (3x3, 5x5, 7x7, ...), no {kernel[0]}x"
+                    f"{kernel[1]}: un núcleo par no tiene píxel central, así que el borde no se "
+                    "puede repartir por igual a los dos lados. Usa un núcleo impar o da el relleno "
+                    "como número.")
             return kernel[0] // 2, kernel[1] // 2
         if padding == "valid":
             return 0, 0
-        raise ValueError(f"padding must be a number, a pair, 'same' or 'valid'; got {padding!r}.")
+        raise ValueError(f"padding tiene que ser un número, un par, 'same' o 'valid', no "
+                         f"{padding!r}.")
     return _non_negative(_pair(padding, "padding"), padding)
 
 
 def _non_negative(pair: tuple[int, int], given) -> tuple[int, int]:
     """``pair`` unchanged, or a ValueError when a padding is negative."""
     if pair[0] < 0 or pair[1] < 0:
-        raise ValueError(f"padding must be 0 or more, got {given!r}.")
+        raise ValueError(f"padding tiene que ser 0 o más, no {given!r}.")
     return pair
 
 
@@ -60,14 +61,15 @@ def output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 0) ->
     stride + 1`` (leftover pixels are not visited). ``stride`` is the slides' *avance*,
     ``padding`` their *relleno* per side, or ``"same"`` (``kernel // 2``, odd kernels)."""
     if n < 1 or kernel < 1:
-        raise ValueError(f"input size and kernel must be at least 1, got n={n}, kernel={kernel}.")
+        raise ValueError(f"el tamaño de la entrada y el del núcleo tienen que ser 1 o más, no "
+                         f"n={n}, kernel={kernel}.")
     if stride < 1:
-        raise ValueError(f"stride must be at least 1 (one pixel per step), got {stride}.")
+        raise ValueError(f"stride tiene que ser 1 o más (un píxel por paso), no {stride}.")
     pad = _padding(padding, (kernel, kernel))[0]
     if kernel > n + 2 * pad:
         raise ValueError(
-            f"kernel {kernel} is larger than the padded input ({n} + 2*{pad} = {n + 2 * pad} "
-            "pixels): use a smaller kernel or more padding.")
+            f"el núcleo {kernel} es mayor que la entrada con relleno ({n} + 2*{pad} = "
+            f"{n + 2 * pad} píxeles): usa un núcleo menor o más relleno.")
     return (n + 2 * pad - kernel) // stride + 1
 
 
@@ -98,8 +100,8 @@ def _as_batch(x: torch.Tensor, name: str) -> tuple[torch.Tensor, int]:
     """``x`` as (N, C, H, W) and its original number of dimensions (2, 3 or 4)."""
     if x.dim() in (2, 3, 4):
         return x[(None,) * (4 - x.dim())], x.dim()
-    raise ValueError(f"{name} must be an image (H, W), (C, H, W) or a batch (N, C, H, W); "
-                     f"got shape {tuple(x.shape)}.")
+    raise ValueError(f"{name} tiene que ser una imagen (H, W), (C, H, W) o un lote (N, C, H, W), "
+                     f"no de forma {tuple(x.shape)}.")
 
 
 def _restore(out: torch.Tensor, dims: int) -> torch.Tensor:
@@ -112,7 +114,8 @@ def pad2d(x, padding: Pair, value: float = 0) -> torch.Tensor:
     last two dimensions: (..., H + 2*ph, W + 2*pw) with ``x`` in the middle."""
     x = _as_tensor(x)
     if x.dim() < 2:
-        raise ValueError(f"pad2d needs at least 2 dimensions (H, W), got shape {tuple(x.shape)}.")
+        raise ValueError(f"pad2d necesita al menos 2 dimensiones (H, W), no la forma "
+                         f"{tuple(x.shape)}.")
     ph, pw = _non_negative(_pair(padding, "padding"), padding)
     h, w = x.shape[-2:]
     out = torch.full((*x.shape[:-2], h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
@@ -124,29 +127,29 @@ def _prepare_conv(x, weight, bias, stride, padding):
     """Check a convolution's arguments: (padded batch (N, C, H+2ph, W+2pw), weight (O, C, kh,
     kw), bias (O,) or None, (sv, sh), (out_h, out_w), number of dimensions of ``x``)."""
     x, weight = _as_tensor(x), _as_tensor(weight)
-    batch, dims = _as_batch(x, "the image")
+    batch, dims = _as_batch(x, "la imagen")
     if dims == 2:
         if weight.dim() != 2:
-            raise ValueError(f"a one-channel image (H, W) takes a 2D kernel (kh, kw); got a "
-                             f"weight of shape {tuple(weight.shape)}.")
+            raise ValueError(f"una imagen de un canal (H, W) lleva un núcleo 2D (kh, kw), no un "
+                             f"peso de forma {tuple(weight.shape)}.")
         weight = weight[None, None]
     elif weight.dim() != 4:
         raise ValueError(
-            f"the weight must be (out_channels, in_channels, kh, kw) for an image of shape "
-            f"{tuple(x.shape)}; got {tuple(weight.shape)}. A single 2D kernel on a one-channel "
-            "image (1, H, W) is kernel[None, None].")
+            f"el peso tiene que ser (out_channels, in_channels, kh, kw) para una imagen de forma "
+            f"{tuple(x.shape)}, no {tuple(weight.shape)}. Un solo núcleo 2D sobre una imagen de "
+            "un canal (1, H, W) es kernel[None, None].")
     channels = batch.shape[1]
     if weight.shape[1] != channels:
         raise ValueError(
-            f"channel mismatch: the image has {channels} channel(s) but the weight expects "
-            f"{weight.shape[1]} (weight shape {tuple(weight.shape)} = (out, in, kh, kw)). "
-            "Each filter needs one kernel per input channel.")
+            f"los canales no casan: la imagen tiene {channels} canal(es), pero el peso espera "
+            f"{weight.shape[1]} (forma del peso {tuple(weight.shape)} = (out, in, kh, kw)). "
+            "Cada filtro necesita un núcleo por canal de entrada.")
     strides, (ph, pw), out_size = _windows(batch, tuple(weight.shape[2:]), stride, padding)
     if bias is not None:
         bias = _as_tensor(bias)
         if bias.shape != (weight.shape[0],):
-            raise ValueError(f"bias must have one value per output channel, shape "
-                             f"({weight.shape[0]},); got {tuple(bias.shape)}.")
+            raise ValueError(f"bias tiene que tener un valor por canal de salida, forma "
+                             f"({weight.shape[0]},), no {tuple(bias.shape)}.")
     dtype = _work_dtype(batch, weight, *([bias] if bias is not None else []))
     batch, weight = batch.to(dtype), weight.to(dtype)
     bias = bias.to(dtype) if bias is not None else None
@@ -189,7 +192,7 @@ def im2col(x, kernel_size: Pair, stride: Pair = 1, padding: Pair | str = 0) -> t
     ``(c, di, dj)`` is the pixel at offset ``(di, dj)`` of every window, a strided slice.
     """
     x = _as_tensor(x)
-    batch, dims = _as_batch(x, "the image")
+    batch, dims = _as_batch(x, "la imagen")
     kh, kw = _pair(kernel_size, "kernel_size")
     (sv, sh), (ph, pw), (out_h, out_w) = _windows(batch, (kh, kw), stride, padding)
     xp = pad2d(batch, (ph, pw))
@@ -228,15 +231,15 @@ def pool2d(x, kernel_size: Pair = 2, stride: Pair | None = None, padding: Pair =
     for average pooling, which gives floats for an integer image.
     """
     if mode not in ("max", "avg"):
-        raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}.")
+        raise ValueError(f"mode tiene que ser 'max' o 'avg', no {mode!r}.")
     x = _as_tensor(x)
-    batch, dims = _as_batch(x, "the image")
+    batch, dims = _as_batch(x, "la imagen")
     kh, kw = _pair(kernel_size, "kernel_size")
     stride = stride if stride is not None else (kh, kw)
     (sv, sh), (ph, pw), (out_h, out_w) = _windows(batch, (kh, kw), stride, padding)
     if 2 * ph > kh or 2 * pw > kw:
-        raise ValueError(f"pooling padding ({ph}, {pw}) must be at most half the kernel "
-                         f"({kh}, {kw}): otherwise a window could hold only padding.")
+        raise ValueError(f"el relleno del pooling ({ph}, {pw}) tiene que ser como mucho la mitad "
+                         f"del núcleo ({kh}, {kw}): si no, una ventana podría tener solo relleno.")
     floating = batch.dtype.is_floating_point
     if mode == "max":
         fill = float("-inf") if floating else torch.iinfo(batch.dtype).min

@@ -8,17 +8,42 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from .config import format_number
 from .training import History
 
 __all__ = ["show_images", "plot_history", "LivePlot", "confusion_matrix", "plot_confusion_matrix",
            "plot_kernels", "plot_feature_maps", "plot_matrices", "plot_conv_steps",
            "plot_accuracy_vs_labels"]
 
-# The widest default figure, in inches: at 100 dpi it fits a notebook's output column unscaled,
-# so the text keeps its size.
+# Sharp figures, text readable where they are shown, decided once for every notebook and file:
+# a figure is shown FIGURE_DPI CSS pixels per inch, so the widest one (MAX_WIDTH inches) fills
+# the site's SITE_WIDTH-pixel column exactly and is never shrunk; each point of text is then
+# 79 / 72 = 1.1 px, and no text is smaller than MIN_FONT_PT (10 px). In IPython the inline
+# backend sends PNGs at twice that size ('retina', with the width to show them at); files are
+# saved at SAVE_DPI (2.5 times).
 MAX_WIDTH = 10.0
+SITE_WIDTH = 790
+FIGURE_DPI = SITE_WIDTH / MAX_WIDTH
+SAVE_DPI = 200
+MIN_FONT_PT = 9.2   # 10 CSS px at FIGURE_DPI: 10 * 72 / 79 = 9.1
+plt.rcParams.update({"figure.dpi": FIGURE_DPI, "savefig.dpi": SAVE_DPI, "font.size": 10.5,
+                     "legend.fontsize": 10, "legend.title_fontsize": 10})
+
+
+def _sharp_inline() -> None:
+    """In IPython (a notebook), show figures as 'retina' PNGs: twice the pixels, same size."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("retina")
+
+
+_sharp_inline()
 
 
 def _as_image(img) -> np.ndarray:
@@ -28,6 +53,10 @@ def _as_image(img) -> np.ndarray:
         img = (img.permute(1, 2, 0) if img.dim() == 3 else img).numpy()
     img = np.asarray(img)
     return img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img
+
+
+# tick labels as the prose writes numbers (0,85, not 0.85)
+_PROSE_TICKS = FuncFormatter(lambda value, _: format_number(value))
 
 
 def _grid(n: int, ncols: int, size: float, aspect: float, extra: float = 0.0):
@@ -53,10 +82,10 @@ def show_images(images: Sequence, labels: Sequence | None = None,
     for i, ax in enumerate(axes):
         ax.imshow(_as_image(images[i]), cmap=cmap)
         if titles is not None:
-            ax.set_title(titles[i], fontsize=9)
+            ax.set_title(titles[i], fontsize=MIN_FONT_PT)
         elif labels is not None:
             label = int(labels[i])
-            ax.set_title(classes[label] if classes else str(label), fontsize=9)
+            ax.set_title(classes[label] if classes else str(label), fontsize=MIN_FONT_PT)
     fig.tight_layout()
     return fig
 
@@ -74,7 +103,8 @@ def plot_history(history: History, title: str = "", axes=None):
         ax.plot(epochs, history[f"train_{metric}"], "o-", label="entrenamiento")
         ax.plot(epochs, history[f"test_{metric}"], "s-", label="test")
         ax.set_xlabel("época")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs
+        ax.yaxis.set_major_formatter(_PROSE_TICKS)
         ax.set_ylabel(name.lower())
         ax.set_title(f"{name} {title}".strip())
         ax.grid(alpha=0.3)
@@ -134,9 +164,9 @@ def plot_confusion_matrix(matrix: torch.Tensor, classes: Sequence[str], normaliz
     ax.set_xlabel("clase predicha", fontsize=11)
     ax.set_ylabel("clase verdadera", fontsize=11)
     for (i, j), value in np.ndenumerate(m.numpy()):
-        ax.text(j, i, f"{value:.2f}" if normalize else f"{int(value)}", ha="center",
-                va="center", fontsize=9, color="white" if value > m.max().item() / 2 else "black")
-    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        ax.text(j, i, format_number(value, 2 if normalize else 0), ha="center", va="center",
+                fontsize=MIN_FONT_PT, color="white" if value > m.max().item() / 2 else "black")
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, format=_PROSE_TICKS)
     ax.figure.tight_layout()
     return ax.figure
 
@@ -151,7 +181,7 @@ def plot_kernels(weight: torch.Tensor, ncols: int = 8, size: float = 1.0, title:
     for ax, kernel in zip(axes, kernels, strict=True):
         limit = kernel.abs().max().item() or 1.0
         ax.imshow(kernel.numpy(), cmap="bwr", vmin=-limit, vmax=limit)
-        ax.set_title(f"±{limit:.2f}", fontsize=7)
+        ax.set_title(f"±{format_number(limit, 2)}", fontsize=MIN_FONT_PT)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -210,19 +240,24 @@ def _cell_points(ax) -> float:
 
 def _write_numbers(ax, values: np.ndarray, fmt: str | None, cmap: str, vmin: float,
                    vmax: float, symmetric: bool = False) -> None:
-    """Write each finite cell's number, as large as the cell allows (at most 11 pt), so call it
-    once the layout is final. ``fmt`` defaults to whole numbers if all are, else 3 digits."""
+    """Write each finite cell's number, as large as the cell allows (from ``MIN_FONT_PT`` to
+    11 pt), so call it once the layout is final. ``fmt`` (a format spec) defaults to whole
+    numbers if all are, else 3 significant digits (fewer where they would not fit at
+    ``MIN_FONT_PT``); written as the prose does (0,25)."""
     values = np.asarray(values, dtype=float)
     finite = values[np.isfinite(values)]
-    if fmt is None:
-        fmt = ".0f" if np.all(finite == np.round(finite)) else ".3g"
-    texts = {index: format(value, fmt) for index, value in np.ndenumerate(values)
-             if np.isfinite(value)}
-    if not texts:
+    if not finite.size:
         return
-    widest = max(max(len(t) for t in texts.values()), 2)
+    whole = np.all(finite == np.round(finite))
     cell = _cell_points(ax)
-    fontsize = min(11.0, 0.55 * cell, 0.85 * cell / (0.6 * widest))
+    for spec in [fmt] if fmt else [".0f"] if whole else [".3g", ".2g", ".1g"]:
+        texts = {index: format_number(value, spec) for index, value in np.ndenumerate(values)
+                 if np.isfinite(value)}
+        widest = max(max(len(t) for t in texts.values()), 2)
+        fontsize = min(11.0, 0.55 * cell, 0.85 * cell / (0.6 * widest))
+        if fontsize >= MIN_FONT_PT:
+            break
+    fontsize = max(fontsize, MIN_FONT_PT)
     middle = (vmin + vmax) / 2
     light_is_high = cmap in ("gray", "Greys_r", "viridis")
     for (i, j), text in texts.items():
@@ -288,8 +323,8 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
 
     image = image.detach().cpu() if isinstance(image, torch.Tensor) else torch.as_tensor(image)
     if image.dim() != 2:
-        raise ValueError(f"plot_conv_steps draws one 2D image (H, W); got shape "
-                         f"{tuple(image.shape)}. Pick one channel, e.g. image[0].")
+        raise ValueError(f"plot_conv_steps dibuja una imagen 2D (H, W), no de forma "
+                         f"{tuple(image.shape)}. Elige un canal, p. ej. image[0].")
     if kernel is not None:
         kernel = torch.as_tensor(kernel)
         kernel_size = tuple(kernel.shape)
@@ -327,7 +362,7 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
         top.add_patch(plt.Rectangle((j * sh - 0.5, i * sv - 0.5), kw, kh, fill=False,
                                     edgecolor="red", linewidth=2.5))
         top.set_title(f"paso {step + 1}\nventana en fila {i * sv}, columna {j * sh}",
-                      fontsize=9)
+                      fontsize=MIN_FONT_PT)
         shown = np.full((out_h, out_w), np.nan)
         shown.flat[:step + 1] = output.flat[:step + 1]
         if kernel is None:
@@ -342,7 +377,7 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
         bottom.set_xlim(-0.5 - extra_w, out_w - 0.5 + extra_w)
         bottom.set_ylim(out_h - 0.5 + extra_h, -0.5 - extra_h)
         bottom.axis("off")
-        bottom.set_title(f"salida {out_h}x{out_w}: celda ({i}, {j})", fontsize=9)
+        bottom.set_title(f"salida {out_h}x{out_w}: celda ({i}, {j})", fontsize=MIN_FONT_PT)
     legend = [plt.Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="red", linewidth=2.5,
                             label="ventana del núcleo")]
     if ph or pw:
@@ -353,7 +388,7 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
                                     label="píxeles que ninguna ventana visita"))
     if len(legend) > 1:
         fig.tight_layout(rect=(0, 0.06, 1, 1))
-        fig.legend(handles=legend, loc="lower center", ncols=len(legend), fontsize=9,
+        fig.legend(handles=legend, loc="lower center", ncols=len(legend), fontsize=MIN_FONT_PT,
                    frameon=False, handlelength=1.6, handleheight=1.6)
     else:
         fig.tight_layout()
@@ -377,12 +412,13 @@ def plot_accuracy_vs_labels(curves: dict[str, dict[int, list[float]]], title: st
         ax.fill_between(sizes, accs.min(axis=1), accs.max(axis=1), color=line.get_color(),
                         alpha=0.2, linewidth=0)
     ax.set_xscale("log")
-    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.set_xticks(sizes, [format_number(n) for n in sizes])
     ax.minorticks_off()
+    ax.yaxis.set_major_formatter(_PROSE_TICKS)
     ax.set_xlabel("imágenes etiquetadas por clase (escala logarítmica)")
     ax.set_ylabel("tasa de aciertos en test")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=MIN_FONT_PT)
     ax.figure.tight_layout()
     return ax.figure

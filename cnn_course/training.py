@@ -133,7 +133,7 @@ def train_one_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module,
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     with memory_format(model, channels_last):
-        batches = progress_bar(loader, desc="train", leave=False, disable=not progress)
+        batches = progress_bar(loader, desc="entrenamiento", leave=False, disable=not progress)
         for images, targets in batches:
             images, targets = _to((images, targets), device)
             outputs = model(images)             # 1. forward pass
@@ -161,7 +161,7 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: nn.Module, device: Dev
             correct += _correct(outputs, targets)
             seen += len(targets)
     if seen == 0:
-        raise ValueError("evaluate: the loader gave no samples (an empty dataset?).")
+        raise ValueError("evaluate: el loader no dio ninguna muestra (¿un dataset vacío?).")
     return total_loss / seen, correct / seen
 
 
@@ -190,7 +190,7 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, loss_fn
         model.to(device)
     history: History = {key: [] for key in HISTORY_KEYS}
     train_eval = _in_order(train_loader)
-    bar = progress_bar(range(epochs), desc="epochs", disable=not progress)
+    bar = progress_bar(range(epochs), desc="épocas", disable=not progress)
     for _ in bar:
         history["lr"].append(optimizer.param_groups[0]["lr"])
         start = time.perf_counter()
@@ -203,8 +203,8 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, loss_fn
         figures = (*train_figures, *test_figures, middle - start, time.perf_counter() - middle)
         for key, value in zip(HISTORY_KEYS[:4] + HISTORY_KEYS[5:], figures, strict=True):
             history[key].append(value)
-        bar.set_postfix(train_loss=f"{history['train_loss'][-1]:.4f}",
-                        test_acc=f"{history['test_acc'][-1]:.4f}")
+        bar.set_postfix({"pérdida": config.format_number(history["train_loss"][-1], 4),
+                         "aciertos en test": config.format_number(history["test_acc"][-1], 4)})
         if callback is not None:
             callback(history)
     return history
@@ -218,7 +218,7 @@ def _forever(batches: Iterable) -> Iterator:
             empty = False
             yield batch
         if empty:
-            raise ValueError("train_steps: the batches are empty (an empty dataset?).")
+            raise ValueError("train_steps: no hay lotes (¿un dataset vacío?).")
 
 
 def train_steps(model: nn.Module, batches: Iterable, loss_fn: nn.Module,
@@ -245,7 +245,7 @@ def predict(model: nn.Module, loader: Iterable, device: Device = None, progress:
     train on them (``TensorBatches(features, targets)`` and ``fit``)."""
     outputs, targets = [], []
     with _inference(model, channels_last):
-        for images, target in progress_bar(loader, desc="predict", disable=not progress):
+        for images, target in progress_bar(loader, desc="predicción", disable=not progress):
             outputs.append(model(_to((images,), device)[0]).cpu())
             targets.append(target)
     # torch.cat outside inference mode gives ordinary tensors, which autograd accepts
@@ -296,7 +296,7 @@ def accuracy_vs_labels(make_model: Callable[[], nn.Module],
     results: dict[int, list[float]] = {}
     runs = [(n, seed) for n in per_class for seed in seeds]
     try:
-        for n, seed in progress_bar(runs, desc="runs", disable=not progress):
+        for n, seed in progress_bar(runs, desc="ejecuciones", disable=not progress):
             config.seed_everything(seed)
             model = make_model()
             idx = per_class_subset(train[1], n, seed)
@@ -334,10 +334,11 @@ def load_checkpoint(path: str | Path, model: nn.Module,
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"No checkpoint at {path}. Train one first: run notebook 06b or `cnn-course train`.")
+            f"No hay ningún checkpoint en {path}. Entrena uno antes: ejecuta el cuaderno 06b o "
+            "`cnn-course train`.")
     state = torch.load(path, map_location=map_location, weights_only=False)
     if state.get("model_class") not in (None, type(model).__name__):
-        raise ValueError(f"{path} holds a {state['model_class']}, not a {type(model).__name__}.")
+        raise ValueError(f"{path} guarda un {state['model_class']}, no un {type(model).__name__}.")
     model.load_state_dict(state["model"])
     if optimizer is not None and state.get("optimizer"):
         optimizer.load_state_dict(state["optimizer"])

@@ -1,6 +1,8 @@
 import json
 
-from cnn_course import downloads
+import pytest
+
+from cnn_course import datasets, downloads
 from cnn_course.tools import cli
 
 
@@ -15,13 +17,15 @@ def test_train_quick_writes_history_curves_checkpoint(tmp_path, capsys):
     recipe = json.loads((run / "recipe.json").read_text())
     assert len(history["test_acc"]) == 1 and recipe["optimizer"] == "Adagrad"
     assert recipe["batch_size"] == 32 and recipe["quick"] is True
-    assert "final test accuracy" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "tasa de aciertos final en test: 0," in out      # Spanish, the prose's decimal comma
+    assert "3.000 imágenes de entrenamiento" in out          # and its thousands point
 
 
 def test_download_without_any_source_fails_clearly(no_data, capsys):
     assert cli.main(["download", "fashion-mnist"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("cnn-course: Fashion-MNIST was not found")
+    assert err.startswith("cnn-course: Fashion-MNIST no está")
     assert "apt-get install dataset-fashion-mnist" in err
 
 
@@ -29,10 +33,89 @@ def test_download_prepares_from_debian(tmp_path, sample_gz_dir, any_size, monkey
     monkeypatch.setenv("CNN_COURSE_DATA", str(tmp_path / "d"))
     monkeypatch.setattr(downloads, "DEBIAN_FASHION_DIR", sample_gz_dir)
     assert cli.main(["download", "fashion-mnist"]) == 0
-    assert "from debian" in capsys.readouterr().out
+    assert "origen: el paquete de Debian" in capsys.readouterr().out
 
 
 def test_info_lists_device_and_data(capsys):
     assert cli.main(["info"]) == 0
     out = capsys.readouterr().out
-    assert "device:" in out and "Fashion-MNIST" in out and "data dir" in out
+    assert "dispositivo:" in out and "Fashion-MNIST" in out and "carpeta de datos" in out
+
+
+# ---------------------------------------------------------------- arguments checked first
+@pytest.fixture
+def no_work(monkeypatch):
+    """Fail the test if a command starts loading data, downloading or building."""
+    def work(*args, **kwargs):
+        raise AssertionError("the command started working before checking its arguments")
+    for module, name in ((datasets, "load_fashion_mnist"), (downloads, "prepare_fashion_mnist"),
+                         (downloads, "download_cats_dogs"), (downloads, "download_vgg16_weights")):
+        monkeypatch.setattr(module, name, work)
+
+
+def _refused(argv, capsys) -> str:
+    """The one line a wrong argument gets (exit code 2, nothing on stdout)."""
+    assert cli.main(argv) == 2, argv
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1, (argv, out, err)
+    assert err.startswith("cnn-course") and "error:" in err, err
+    return err
+
+
+@pytest.mark.parametrize("argv, fix", [
+    (["train", "--epochs", "0"], "1 o más"),
+    (["train", "--epochs", "-3"], "1 o más"),
+    (["train", "--epochs", "dos"], "no es un número entero"),
+    (["train", "--batch-size", "0"], "1 o más"),
+    (["train", "--lr", "0"], "mayor que 0"),
+    (["train", "--lr", "-0.1"], "mayor que 0"),
+    (["train", "--lr", "inf"], "mayor que 0"),
+    (["train", "--threads", "0"], "1 o más"),
+    (["train", "--seed", "-1"], "de 0 a 4294967295"),
+    (["train", "--device", "tpu"], "usa 'auto', 'cpu'"),
+    (["train", "--data-dir", "/dev/null"], "no es una carpeta"),
+    (["train", "--runs-dir", "/dev/null/runs"], "/dev/null es un archivo"),
+    (["train", "--name", "a/b"], "no lleva '/'"),
+    (["train", "--model", "vgg"], "elige entre 'cnn', 'mlp'"),
+    (["train", "--bogus"], "argumentos desconocidos: --bogus"),
+    (["site", "--out", "/dev/null"], "no es una carpeta"),
+    (["site", "--notebooks", "/no/such/folder"], "no existe"),
+    (["handout", "--out", __file__], "no es una carpeta"),
+    (["handout", "--notebooks", __file__], "es un archivo"),
+    (["execute", "/no/such/notebook.ipynb"], "no existe"),
+    (["execute", __file__], "no es un cuaderno de Jupyter"),
+    (["execute"], "faltan argumentos"),
+    (["download", "mnist"], "elige entre 'cats-dogs'"),
+    (["download", "cats-dogs", "--url", "servidor/gatos.zip"], "no es una URL"),
+    (["download", "vgg16", "--url", "https://example.org/vgg16.pth"], "quita --url"),
+    (["entrena"], "elige entre 'train'"),
+    ([], "faltan argumentos"),
+])
+def test_a_wrong_argument_gets_one_spanish_line_and_exit_2_before_any_work(argv, fix, no_work,
+                                                                         capsys):
+    assert fix in _refused(argv, capsys)
+
+
+def test_train_never_overwrites_a_run(tmp_path, no_work, capsys):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "history.json").write_text("{}")
+    err = _refused(["train", "--name", "mine", "--runs-dir", str(tmp_path)], capsys)
+    assert "ya existe" in err and "--name" in err
+    assert (tmp_path / "mine" / "history.json").read_text() == "{}"
+
+
+def test_a_cuda_device_this_machine_lacks_is_refused_first(no_work, capsys):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert "no está disponible" in _refused(["train", "--device", "cuda"], capsys)
+
+
+def test_help_is_spanish(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("uso: cnn-course") and "opciones:" in out and "órdenes:" in out
+    assert "muestra esta ayuda" in out and "usage:" not in out
+    assert cli.main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "tasa de aprendizaje" in out and "options:" not in out

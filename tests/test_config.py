@@ -42,14 +42,14 @@ def test_quick_mode(monkeypatch, value, expected):
 def test_get_device():
     assert config.get_device("cpu") == torch.device("cpu")
     assert config.get_device().type in {"cpu", "cuda", "mps"}
-    with pytest.raises(ValueError, match="Unknown device"):
+    with pytest.raises(ValueError, match="Dispositivo desconocido"):
         config.get_device("tpu")
 
 
 def test_get_device_refuses_missing_cuda():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    with pytest.raises(ValueError, match="not available"):
+    with pytest.raises(ValueError, match="no está disponible"):
         config.get_device("cuda")
 
 
@@ -72,3 +72,5 @@ def test_format_number_writes_numbers_as_the_prose_does():
     assert config.format_number(torch.tensor(2048)) == "2.048"
     assert config.format_number(1234.5, 1) == "1.234,5"
     assert config.format_number(15.364) == "15,36"
+    assert config.format_number(1 / 3, ".3g") == "0,333"
+    assert config.format_number(-1.0, ".0f") == "-1"

@@ -27,7 +27,7 @@ def test_sample_fallback_says_so_in_one_line(no_data, capsys):
     data = load_fashion_mnist(sample=True)
     assert data.source == "sample"
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and "sample" in out[0] and "cnn-course download" in out[0]
+    assert len(out) == 1 and "muestra" in out[0] and "cnn-course download" in out[0]
 
 
 def test_quick_mode_falls_back_to_the_sample(no_data, monkeypatch):
@@ -83,7 +83,7 @@ def test_flatten_dataset_pairs_rows_and_labels(sample):
     assert len(ds) == 500
     x, y = ds[3]
     assert x.shape == (784,) and torch.equal(x, images[3].flatten()) and y == labels[3]
-    with pytest.raises(ValueError, match="pair one to one"):
+    with pytest.raises(ValueError, match="una etiqueta por imagen"):
         FlattenDataset(images, labels[:10])
 
 
@@ -101,7 +101,7 @@ def test_per_class_subset_is_balanced_seeded_and_checked():
     assert len(set(idx.tolist())) == 8
     assert torch.equal(idx, datasets.per_class_subset(labels, 4, seed=0))
     assert not torch.equal(idx, datasets.per_class_subset(labels, 4, seed=1))
-    with pytest.raises(ValueError, match="class 1 has 6 examples, fewer than the 7"):
+    with pytest.raises(ValueError, match="la clase 1 tiene 6 ejemplos, menos que los 7"):
         datasets.per_class_subset(labels, 7)
 
 

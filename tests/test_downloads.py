@@ -102,13 +102,13 @@ def test_truncated_file_names_the_file_and_the_repair(tmp_path, monkeypatch):
 def test_bad_magic_number(tmp_path):
     bad = tmp_path / "t10k-labels-idx1-ubyte"
     bad.write_bytes(struct.pack(">II", 1234, 3) + b"abc")
-    with pytest.raises(CorruptDatasetError, match="magic number 1234"):
+    with pytest.raises(CorruptDatasetError, match="número mágico 1234"):
         downloads.check_idx_file(bad)
 
 
 def test_wrong_count_for_the_full_set(tmp_path):
     raw = _copy_sample_raw(tmp_path)
-    with pytest.raises(CorruptDatasetError, match="holds 1000 items, Fashion-MNIST has 60000"):
+    with pytest.raises(CorruptDatasetError, match="tiene 1000 elementos; Fashion-MNIST, 60000"):
         downloads.check_idx_file(raw / "train-labels-idx1-ubyte", 60000)
 
 
@@ -174,9 +174,9 @@ def test_download_checks_size_and_hash_and_is_idempotent(tmp_path, served_file):
     url, content = served_file
     sha = hashlib.sha256(content).hexdigest()
     dest = tmp_path / "d" / "file.bin"
-    with pytest.raises(CorruptDatasetError, match="expected 5"):
+    with pytest.raises(CorruptDatasetError, match="se esperaban 5"):
         downloads.download(url, dest, "retry", expected_size=5, progress=False)
-    with pytest.raises(CorruptDatasetError, match="not the expected file"):
+    with pytest.raises(CorruptDatasetError, match="no es el archivo esperado"):
         downloads.download(url, dest, "retry", hash_prefix="0000000", progress=False)
     assert list(dest.parent.iterdir()) == []
     downloads.download(url, dest, "retry", len(content), sha[:8], progress=False)
@@ -187,7 +187,8 @@ def test_download_checks_size_and_hash_and_is_idempotent(tmp_path, served_file):
 
 def test_download_offline_names_the_fix(tmp_path, offline):
     dest = tmp_path / "file.bin"
-    with pytest.raises(downloads.DatasetNotFoundError, match="no network.*run this command"):
+    with pytest.raises(downloads.DatasetNotFoundError,
+                       match="no network.*Comprueba.*run this command"):
         downloads.download("http://example.invalid/f", dest, "run this command")
     with pytest.raises(downloads.WeightsNotFoundError):
         downloads.download("http://example.invalid/f", dest, "x",
@@ -196,7 +197,7 @@ def test_download_offline_names_the_fix(tmp_path, offline):
 
 def test_status_lists_each_file_and_its_command(no_data):
     text = downloads.status()
-    assert "Fashion-MNIST:" in text and "shipped sample" in text
-    assert "missing (`cnn-course download fashion-mnist`)" in text
-    assert "cats vs dogs" in text and "`cnn-course download cats-dogs`" in text
-    assert "EfficientNet-Lite0 ImageNet weights: present" in text  # installed with the course
+    assert "Fashion-MNIST:" in text and "muestra incluida" in text
+    assert "falta (`cnn-course download fashion-mnist`)" in text
+    assert "gatos y perros" in text and "`cnn-course download cats-dogs`" in text
+    assert "pesos ImageNet de EfficientNet-Lite0: presente" in text  # installed with the course

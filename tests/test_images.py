@@ -50,6 +50,7 @@ def test_items_are_normalised_float_images_and_float_targets(folder):
     ds = CatsDogs(folder)
     assert len(ds) == 8 and ds.classes == ("cats", "dogs")
     assert sorted(ds.targets) == [0] * 4 + [1] * 4
+    assert repr(ds) == f"CatsDogs(8 imágenes en '{folder}'; cats: 4, dogs: 4)"
     for i in range(len(ds)):
         image, target = ds[i]
         assert image.shape == (3, 224, 224) and image.dtype == torch.float32
@@ -91,7 +92,7 @@ def test_unreadable_file_names_itself(folder):
 def test_unreadable_files_skipped_on_request_with_a_count(folder):
     (folder / "dogs" / "dog.9.jpg").write_bytes(b"\xff\xd8 this is not really a jpeg")
     (folder / "dogs" / "dog.10.png").write_bytes(b"")
-    with pytest.warns(UserWarning, match="skipped 2 unreadable"):
+    with pytest.warns(UserWarning, match="2 archivo.s. ilegible"):
         ds = CatsDogs(folder, skip_unreadable=True)
     assert len(ds) == 8 and len(ds.skipped) == 2
     assert all(ds[i][0].shape == (3, 224, 224) for i in range(len(ds)))
@@ -100,16 +101,16 @@ def test_unreadable_files_skipped_on_request_with_a_count(folder):
 def test_empty_class_folder_says_what_it_found(folder):
     for f in (folder / "dogs").glob("*.JPG"):
         f.unlink()
-    with pytest.raises(DatasetNotFoundError, match=r"holds no images.*found: notes.txt"):
+    with pytest.raises(DatasetNotFoundError, match=r"no tiene imágenes.*hay: notes.txt"):
         CatsDogs(folder)
 
 
 def test_missing_class_folder_lists_the_folders_there(tmp_path):
     _write(tmp_path / "pets" / "cat" / "a.jpg", _colour((1, 2, 3)))
     _write(tmp_path / "pets" / "dogs" / "b.jpg", _colour((1, 2, 3)))
-    with pytest.raises(DatasetNotFoundError, match=r"'cats/'.*found: cat/, dogs/"):
+    with pytest.raises(DatasetNotFoundError, match=r"'cats/'.*hay: cat/, dogs/"):
         CatsDogs(tmp_path / "pets")
-    with pytest.raises(DatasetNotFoundError, match="does not exist.*download cats-dogs"):
+    with pytest.raises(DatasetNotFoundError, match="no existe.*download cats-dogs"):
         CatsDogs(tmp_path / "nowhere")
 
 
@@ -142,9 +143,9 @@ def test_split_layouts(tmp_path, layout, split):
 
 def test_unknown_or_absent_split(tmp_path):
     _write(tmp_path / "train" / "cats" / "x.jpg", _colour((9, 9, 9)))
-    with pytest.raises(ValueError, match="split must be one of"):
+    with pytest.raises(ValueError, match="split tiene que ser uno de"):
         CatsDogs(tmp_path, split="dev")
-    with pytest.raises(DatasetNotFoundError, match=r"No 'test' split.*found: train/"):
+    with pytest.raises(DatasetNotFoundError, match=r"No hay partición 'test'.*hay: train/"):
         CatsDogs(tmp_path, split="test")
 
 
@@ -178,7 +179,7 @@ def test_fashion_stand_in_folders(tmp_path):
 
 def test_fashion_stand_in_from_the_full_set_or_the_sample(tmp_path, no_data, sample_gz_dir,
                                                           any_size, monkeypatch):
-    with pytest.raises(DatasetNotFoundError, match="Fashion-MNIST was not found"):
+    with pytest.raises(DatasetNotFoundError, match="Fashion-MNIST no está"):
         images.write_fashion_folders(tmp_path / "full", per_class=(2, 2), full=True)
     assert not (tmp_path / "full").exists()
     sample = images.write_fashion_folders(tmp_path / "auto", per_class=(2, 2))

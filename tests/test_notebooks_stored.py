@@ -40,8 +40,14 @@ def refresh_hint(path: Path) -> str:
             f"notebooks/{path.name}")
 
 
+# run_info()'s mode field: the Spanish line, and the English one of outputs stored before it
+_MODE_FIELDS = {"modo": {"completo": "full", "rápido": "quick"},
+                "mode": {"full": "full", "quick": "quick"}}
+
+
 def stored_mode(notebook: dict) -> str | None:
-    """The mode named by the stored output of the first code cell ("full", "quick"), or None."""
+    """The mode named by the stored output of the first code cell ("full", "quick"), or None;
+    reads run_info()'s Spanish line ("modo: completo") and the older English one ("mode: full")."""
     cells = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
     if not cells:
         return None
@@ -49,8 +55,8 @@ def stored_mode(notebook: dict) -> str | None:
         text = "".join(output.get("text", []))
         for field in text.split("|"):
             name, _, value = field.strip().partition(": ")
-            if name == "mode" and value:
-                return value.split()[0]
+            if name in _MODE_FIELDS and value:
+                return _MODE_FIELDS[name].get(value.split()[0], value.split()[0])
     return None
 
 
@@ -65,8 +71,19 @@ def test_stored_mode_reads_run_info_lines():
     quick = "cnn_course 0.1.0 | mode: quick (CNN_COURSE_QUICK=1) | device: cpu (1 threads)\n"
     assert stored_mode(_first_cell(full)) == "full"
     assert stored_mode(_first_cell(quick)) == "quick"
+    spanish = "cnn_course 0.1.0 | modo: completo | dispositivo: cpu (2 hilos) | torch 2.14.1\n"
+    rapido = "cnn_course 0.1.0 | modo: rápido (CNN_COURSE_QUICK=1) | dispositivo: cpu (1 hilo)\n"
+    assert stored_mode(_first_cell(spanish)) == "full"
+    assert stored_mode(_first_cell(rapido)) == "quick"
     assert stored_mode(_first_cell("hello\n")) is None
     assert stored_mode({"cells": []}) is None
+
+
+@pytest.mark.parametrize("quick, mode", [("", "full"), ("1", "quick")])
+def test_stored_mode_reads_what_run_info_prints(monkeypatch, quick, mode):
+    from cnn_course.config import run_info
+    monkeypatch.setenv("CNN_COURSE_QUICK", quick)
+    assert stored_mode(_first_cell(run_info() + "\n")) == mode
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)

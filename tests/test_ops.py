@@ -52,13 +52,13 @@ def test_output_size_matches_conv2d(k, s, p):
 
 
 @pytest.mark.parametrize("args, words", [
-    ((10, 3, 0, 0), "stride must be at least 1"),
-    ((10, 3, -1, 0), "stride must be at least 1"),
-    ((10, 3, 1, -1), "padding must be 0 or more"),
-    ((4, 7, 1, 1), "larger than the padded input"),
-    ((10, 4, 1, "same"), "odd kernel"),
-    ((10, 3, 1, "full"), "'same' or 'valid'"),
-    ((0, 3, 1, 0), "at least 1"),
+    ((10, 3, 0, 0), "stride tiene que ser 1 o más"),
+    ((10, 3, -1, 0), "stride tiene que ser 1 o más"),
+    ((10, 3, 1, -1), "padding tiene que ser 0 o más"),
+    ((4, 7, 1, 1), "mayor que la entrada con relleno"),
+    ((10, 4, 1, "same"), "núcleo impar"),
+    ((10, 3, 1, "full"), "'same' o 'valid'"),
+    ((0, 3, 1, 0), "1 o más"),
 ])
 def test_output_size_errors(args, words):
     with pytest.raises(ValueError, match=words):
@@ -92,11 +92,11 @@ def test_pad2d_does_not_change_its_input():
 
 
 def test_pad2d_errors():
-    with pytest.raises(ValueError, match="at least 2 dimensions"):
+    with pytest.raises(ValueError, match="al menos 2 dimensiones"):
         ops.pad2d(torch.zeros(5), 1)
-    with pytest.raises(ValueError, match="0 or more"):
+    with pytest.raises(ValueError, match="0 o más"):
         ops.pad2d(torch.zeros(5, 5), -1)
-    with pytest.raises(ValueError, match="pair"):
+    with pytest.raises(ValueError, match="par"):
         ops.pad2d(torch.zeros(5, 5), (1, 2, 3))
 
 
@@ -174,14 +174,14 @@ def test_conv2d_is_a_cross_correlation_not_a_flipped_convolution():
 
 @pytest.mark.parametrize("conv", [ops.conv2d_naive, ops.conv2d_im2col])
 @pytest.mark.parametrize("kwargs, words", [
-    ({"stride": 0}, "stride must be at least 1"),
-    ({"stride": (1, 0)}, "stride must be at least 1"),
-    ({"padding": "same", "weight": torch.zeros(2, 3, 4, 4)}, "odd kernel"),
-    ({"weight": torch.zeros(2, 3, 9, 9)}, "larger than the padded input"),
-    ({"weight": torch.zeros(2, 1, 3, 3)}, "channel mismatch"),
+    ({"stride": 0}, "stride tiene que ser 1 o más"),
+    ({"stride": (1, 0)}, "stride tiene que ser 1 o más"),
+    ({"padding": "same", "weight": torch.zeros(2, 3, 4, 4)}, "núcleo impar"),
+    ({"weight": torch.zeros(2, 3, 9, 9)}, "mayor que la entrada con relleno"),
+    ({"weight": torch.zeros(2, 1, 3, 3)}, "los canales no casan"),
     ({"weight": torch.zeros(3, 3)}, r"\(out_channels, in_channels, kh, kw\)"),
-    ({"bias": torch.zeros(3)}, "one value per output channel"),
-    ({"padding": -1}, "0 or more"),
+    ({"bias": torch.zeros(3)}, "un valor por canal de salida"),
+    ({"padding": -1}, "0 o más"),
 ])
 def test_conv2d_errors_say_what_is_wrong(conv, kwargs, words):
     args = {"weight": torch.zeros(2, 3, 3, 3), **kwargs}
@@ -192,7 +192,7 @@ def test_conv2d_errors_say_what_is_wrong(conv, kwargs, words):
 def test_conv2d_image_rank_errors():
     with pytest.raises(ValueError, match=r"\(H, W\), \(C, H, W\)"):
         ops.conv2d_naive(torch.zeros(7), torch.zeros(3))
-    with pytest.raises(ValueError, match="2D kernel"):
+    with pytest.raises(ValueError, match="núcleo 2D"):
         ops.conv2d_naive(torch.zeros(7, 7), torch.zeros(1, 1, 3, 3))
 
 
@@ -249,11 +249,11 @@ def test_pool2d_keeps_rank():
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    ({"mode": "min"}, "'max' or 'avg'"),
-    ({"stride": 0}, "stride must be at least 1"),
-    ({"kernel_size": 9}, "larger than the padded input"),
-    ({"kernel_size": 2, "padding": 2}, "at most half the kernel"),
-    ({"kernel_size": (2, 2, 2)}, "pair"),
+    ({"mode": "min"}, "'max' o 'avg'"),
+    ({"stride": 0}, "stride tiene que ser 1 o más"),
+    ({"kernel_size": 9}, "mayor que la entrada con relleno"),
+    ({"kernel_size": 2, "padding": 2}, "la mitad del núcleo"),
+    ({"kernel_size": (2, 2, 2)}, "par"),
 ])
 def test_pool2d_errors(kwargs, words):
     with pytest.raises(ValueError, match=words):

@@ -1,6 +1,9 @@
 """Picture helpers of the convolution notebooks: small annotated matrices and sliding windows."""
 
+import base64
+
 import matplotlib.pyplot as plt
+import matplotlib.text
 import numpy as np
 import pytest
 import torch
@@ -25,7 +28,7 @@ def test_plot_matrices_writes_every_number():
 
 def test_plot_matrices_formats_fractions():
     fig = plots.plot_matrices([np.array([[0.25, 1 / 3]])])
-    assert _texts(fig.axes[0]) == ["0.25", "0.333"]
+    assert _texts(fig.axes[0]) == ["0,25", "0,333"]
     plt.close(fig)
 
 
@@ -53,9 +56,9 @@ def test_plot_conv_steps_stride_moves_the_window():
 
 
 def test_plot_conv_steps_rejects_a_colour_image():
-    with pytest.raises(ValueError, match="one 2D image"):
+    with pytest.raises(ValueError, match="una imagen 2D"):
         plots.plot_conv_steps(np.zeros((3, 8, 8)))
-    with pytest.raises(ValueError, match="larger than the padded input"):
+    with pytest.raises(ValueError, match="mayor que la entrada con relleno"):
         plots.plot_conv_steps(np.zeros((3, 3)), 5)
 
 
@@ -158,7 +161,7 @@ def test_plot_confusion_matrix_writes_every_cell_with_spanish_axes():
     fig = plots.plot_confusion_matrix(matrix, ["a", "b", "c"])
     ax = fig.axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("clase predicha", "clase verdadera")
-    assert _texts(ax) == ["1.00", "0.00", "0.00", "0.00", "1.00", "0.00", "0.00", "0.50", "0.50"]
+    assert _texts(ax) == ["1,00", "0,00", "0,00", "0,00", "1,00", "0,00", "0,00", "0,50", "0,50"]
     plt.close(fig)
 
 
@@ -170,5 +173,99 @@ def test_plot_kernels_scales_each_kernel_on_its_own():
     large, small = fig.axes
     assert large.images[0].get_clim() == (-4.0, 4.0)
     assert small.images[0].get_clim() == pytest.approx((-0.01, 0.01))
-    assert (large.get_title(), small.get_title()) == ("±4.00", "±0.01")
+    assert (large.get_title(), small.get_title()) == ("±4,00", "±0,01")
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- sharp, legible figures
+def _figures():
+    """One figure of each plotting function, with the arguments the notebooks use."""
+    image = np.arange(100.0).reshape(10, 10)
+    history = {"train_loss": [1.0, 0.5], "test_loss": [1.1, 0.7],
+               "train_acc": [0.6, 0.8], "test_acc": [0.55, 0.75]}
+    classes = ["camiseta", "pantalón", "jersey", "vestido", "abrigo", "sandalia", "camisa",
+               "zapatilla", "bolso", "botín"]
+    matrix = plots.confusion_matrix(torch.randint(0, 10, (500,)), torch.randint(0, 10, (500,)), 10)
+    yield "show_images", plots.show_images(torch.rand(16, 1, 28, 28), torch.arange(16) % 10,
+                                           classes)
+    yield "show_images(size=3)", plots.show_images([image] * 3, ncols=3, size=3.0,
+                                                   titles=["a", "b", "c"])
+    yield "plot_history", plots.plot_history(history, "- MLP 784-512-128-64-10")
+    yield "plot_confusion_matrix", plots.plot_confusion_matrix(matrix, classes)
+    yield "plot_kernels", plots.plot_kernels(torch.randn(16, 1, 3, 3), title="Núcleos de conv1")
+    yield "plot_feature_maps", plots.plot_feature_maps(torch.rand(1, 16, 26, 26), title="conv1")
+    yield "plot_matrices", plots.plot_matrices([image], ["los números de ese trozo"], size=5.5)
+    yield "plot_matrices(im2col)", plots.plot_matrices([np.zeros((9, 16))], size=6.5)
+    yield "plot_matrices(4 kernels)", plots.plot_matrices([np.ones((3, 3))] * 4, list("abcd"),
+                                                          cmap="bwr", symmetric=True)
+    yield "plot_conv_steps", plots.plot_conv_steps(torch.rand(5, 5), kernel=torch.ones(3, 3),
+                                                   steps=5)
+    yield "plot_conv_steps(13, s4)", plots.plot_conv_steps(np.zeros((13, 13)), 5, stride=4,
+                                                           steps=4, annotate=False)
+    yield "plot_accuracy_vs_labels", plots.plot_accuracy_vs_labels(
+        {"VGG16 congelada": {5: [0.6, 0.7], 1000: [0.9, 0.95]},
+         "desde cero": {5: [0.5, 0.6], 1000: [0.8, 0.85]}}, "gatos y perros")
+
+
+def _css_px_per_point(fig) -> float:
+    """CSS pixels per point of ``fig`` as a page shows it: FIGURE_DPI pixels per inch of its
+    tight bounding box (what the inline backend sends), shrunk to fit SITE_WIDTH."""
+    fig.canvas.draw()
+    width_px = fig.get_tightbbox(fig.canvas.get_renderer()).width * fig.dpi
+    return fig.dpi / 72 * min(1.0, plots.SITE_WIDTH / width_px)
+
+
+def test_every_text_of_every_figure_is_at_least_10_css_px():
+    for name, fig in _figures():
+        assert fig.dpi == pytest.approx(plots.FIGURE_DPI), name
+        scale = _css_px_per_point(fig)
+        texts = [t for t in fig.findobj(matplotlib.text.Text)
+                 if t.get_visible() and t.get_text().strip()]
+        assert texts, name
+        smallest = min(texts, key=lambda t: t.get_fontsize())
+        assert smallest.get_fontsize() * scale >= 10, (
+            f"{name}: {smallest.get_text()!r} is {smallest.get_fontsize() * scale:.1f} px")
+        plt.close(fig)
+
+
+def test_files_are_saved_at_twice_the_shown_size_or_more(tmp_path):
+    fig = plots.plot_history({"train_loss": [1.0], "test_loss": [1.0], "train_acc": [0.5],
+                              "test_acc": [0.5]})
+    fig.savefig(tmp_path / "h.png")
+    plt.close(fig)
+    width = int.from_bytes((tmp_path / "h.png").read_bytes()[16:20], "big")  # the PNG header
+    assert width >= 2 * plots.MAX_WIDTH * plots.FIGURE_DPI
+
+
+def test_notebooks_get_retina_pngs_that_show_at_their_size():
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"      # nothing written to ~/.ipython
+    shell = InteractiveShell.instance(config=config)
+    try:
+        plots._sharp_inline()
+        fig = plots.plot_history({"train_loss": [1.0], "test_loss": [1.0], "train_acc": [0.5],
+                                  "test_acc": [0.5]})
+        data, metadata = shell.display_formatter.format(fig)
+        png = data["image/png"]
+        png = base64.b64decode(png) if isinstance(png, str) else png
+        pixels = int.from_bytes(png[16:20], "big")
+        assert metadata["image/png"]["width"] == pixels // 2      # shown at half its pixels
+        assert pixels / 2 <= plots.SITE_WIDTH + 2
+        plt.close(fig)
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_plot_history_of_one_epoch_ticks_whole_epochs_in_the_prose_format():
+    history = {"train_loss": [0.8031], "test_loss": [0.859], "train_acc": [0.6833],
+               "test_acc": [0.663]}
+    fig = plots.plot_history(history)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        low, high = ax.get_xlim()
+        shown = [t.get_text() for t in ax.get_xticklabels() if low <= t.get_position()[0] <= high]
+        assert shown == ["1"], shown
+        assert all("." not in t.get_text() for t in ax.get_yticklabels())   # 0,86 not 0.86
     plt.close(fig)

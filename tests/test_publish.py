@@ -146,7 +146,7 @@ def test_remove_solutions_on_a_synthetic_notebook(tmp_path):
 
 def test_handouts_refuse_to_overwrite_the_notebooks(tmp_path):
     nbformat.write(_synthetic_notebook(), tmp_path / "00_x.ipynb")
-    with pytest.raises(ValueError, match="overwrite the notebooks"):
+    with pytest.raises(ValueError, match="sobrescribirían los de"):
         handout_tools.make_handouts(tmp_path, tmp_path)
 
 
@@ -270,7 +270,7 @@ def test_cli_site_without_the_tools_says_how_to_install_them(tmp_path, monkeypat
 
 def test_site_refuses_a_folder_that_is_not_a_site(tmp_path):
     (tmp_path / "thesis.tex").write_text("mine")
-    with pytest.raises(ValueError, match="not empty"):
+    with pytest.raises(ValueError, match="no está vacía"):
         site.build_site(tmp_path)
     assert (tmp_path / "thesis.tex").read_text() == "mine"
 
@@ -307,7 +307,7 @@ def test_execute_leaves_a_failing_notebook_unchanged(tmp_path, capsys):
     before = path.read_bytes()
     assert cli.main(["execute", str(path)]) == 1
     assert path.read_bytes() == before
-    assert "left unchanged" in capsys.readouterr().err
+    assert "queda sin cambios" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.ipynb"]   # no temporary file left
 
 

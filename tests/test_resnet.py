@@ -39,7 +39,7 @@ def test_res_layer_with_stride_2_halves_the_size(kernel_size):
 
 @pytest.mark.parametrize("kernel_size", [2, 4])
 def test_res_layer_even_kernel_says_to_use_an_odd_one(kernel_size):
-    with pytest.raises(ValueError, match="odd"):
+    with pytest.raises(ValueError, match="impar"):
         ResLayer(8, 8, kernel_size)
 
 
@@ -52,7 +52,7 @@ def test_fashion_resnet_shapes_and_parameters():
 
 @pytest.mark.parametrize("shape", [(32, 784), (1, 28, 28), (32, 3, 28, 28), (32, 1, 32, 32)])
 def test_fashion_resnet_wrong_shape_says_what_it_expects(shape):
-    with pytest.raises(ValueError, match=r"FashionResNet expects .*\(N, 1, 28, 28\)"):
+    with pytest.raises(ValueError, match=r"FashionResNet espera .*\(N, 1, 28, 28\)"):
         FashionResNet()(torch.randn(*shape))
 
 
@@ -113,7 +113,7 @@ def test_kaiming_init_keeps_the_gradient_of_a_deep_plain_stack(batch):
 
 
 def test_deep_stack_rejects_an_unknown_init():
-    with pytest.raises(ValueError, match="'default' or 'kaiming'"):
+    with pytest.raises(ValueError, match="'default' o 'kaiming'"):
         deep_stack(depth=2, init="xavier")
 
 
@@ -128,5 +128,5 @@ def test_fashion_resnet_trains_with_the_exercise_recipe(batch):
 def test_train_steps_on_no_batches_says_so():
     model = deep_stack(depth=1, channels=2)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="vacío"):
         training.train_steps(model, [], nn.CrossEntropyLoss(), optimizer, 3)

@@ -93,10 +93,10 @@ def test_checkpoint_round_trip(tmp_path):
 
 def test_load_checkpoint_errors(tmp_path):
     import pytest
-    with pytest.raises(FileNotFoundError, match="notebook 06b or `cnn-course train`"):
+    with pytest.raises(FileNotFoundError, match="cuaderno 06b o `cnn-course train`"):
         training.load_checkpoint(tmp_path / "missing.pt", models.FashionCNN())
     path = training.save_checkpoint(tmp_path / "mlp.pt", models.MLP())
-    with pytest.raises(ValueError, match="holds a MLP, not a FashionCNN"):
+    with pytest.raises(ValueError, match="guarda un MLP, no un FashionCNN"):
         training.load_checkpoint(path, models.FashionCNN())
 
 

