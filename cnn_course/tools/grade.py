@@ -181,7 +181,7 @@ def _run_job(job: _Job, root: Path, shared_data: Path, options: dict) -> Noteboo
     cwd, data, tmp, private = (folder / name for name in ("trabajo", "datos", "tmp", "grader"))
     for path in (cwd, tmp, private):
         path.mkdir()
-    _link_data(shared_data, data)
+    _copy_data(shared_data, data)
     nb = nbformat.from_dict(json.loads(json.dumps(job.nb)))
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -228,39 +228,49 @@ def _collect(run: NotebookRun, job: _Job, private: Path, nonce: str, timeout: in
         run.notes.append("detalle técnico: " + log.strip().splitlines()[-1][:200]
                          if log.strip() else "sin detalle")
         report = {"errors": [], "timeout": None, "dead": None, "check_timeouts": []}
-    run.notes.extend(report["errors"])
-    suffix = ""
+    errors = report["errors"]
+    stop = ""
     if report["timeout"]:
-        suffix = (f"se alcanzó el límite de tiempo ({config.format_number(timeout)} s) en la "
-                  f"{report['timeout']}; las celdas siguientes no se ejecutaron")
+        stop = (f"se alcanzó el límite de tiempo ({config.format_number(timeout)} s) en la "
+                f"{report['timeout']}; las celdas siguientes no se ejecutaron")
     elif report["dead"]:
-        suffix = (f"el núcleo de Python se cerró en {report['dead']} (¿exit(), falta de "
-                  "memoria?); las celdas siguientes no se ejecutaron")
-    elif report["errors"]:
-        suffix = report["errors"][0]
-    if suffix and suffix not in report["errors"]:
-        run.notes.insert(0, suffix[0].upper() + suffix[1:])
-    for _, target, points in job.targets:
+        stop = (f"el núcleo de Python se cerró en {report['dead']} (¿exit(), falta de "
+                "memoria?); las celdas siguientes no se ejecutaron")
+    run.notes += [_capital(text) for text in ([stop] if stop else []) + [e["text"] for e in errors]]
+    for kind, target, points in job.targets:
         row = results.get(target)
         if target in report["check_timeouts"]:
             reason = (f"la comprobación superó su límite de {CHECK_TIMEOUT} s (¿un bucle sin fin "
                       "en tu código?)")
         elif row is None:
-            reason = "no se pudo comprobar" + (f": {suffix}" if suffix else "")
+            reason = "no se pudo comprobar"
         elif row["status"] == "error":
             reason = f"la comprobación falló: {row['message']}"
         else:
             reason = row["message"]
         passed = row is not None and row["status"] == "correcto"
-        if not passed and row is not None and suffix:
-            reason = f"{reason} ({suffix})"
+        context = stop or _related_error(errors, kind, target)
+        if not passed and context:
+            reason = f"{reason} — {context}"
         run.rows[target] = (passed, points if passed else 0.0, reason)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _related_error(errors: list[dict], kind: str, target: str) -> str:
+    """The error that most likely cost exercise ``target``: one raised by a cell that mentions
+    its answer variable, else the notebook's first error (an import that failed, say)."""
+    answer = course_exercises.EXERCISES[target].answer if kind == "exercise" else None
+    related = [e for e in errors if answer and answer in e["source"]]
+    return (related or errors or [{"text": ""}])[0]["text"]
 
 
 # ---------------------------------------------------------------- data: read-only, per notebook
 def _prepare_shared_data(folder: Path) -> Path:
     """A read-only copy of the instructor's prepared data (Fashion-MNIST; cats vs dogs if
-    there) that every notebook's own data folder links to; the instructor's files stay apart."""
+    there) from which every notebook gets its own data folder; the instructor's stay apart."""
     raw, source = downloads.raw_folder(folder), downloads.raw_folder(config.data_dir())
     if all((source / name).is_file() for name in downloads.FASHION_FILES):
         raw.mkdir(parents=True)
@@ -287,16 +297,11 @@ def _set_writable(folder: Path, writable: bool) -> None:
         path.chmod(mode | (stat.S_IWUSR * writable))
 
 
-def _link_data(shared: Path, data: Path) -> None:
-    """``data`` mirrors ``shared`` with links to its read-only files; anything written there
-    (checkpoints, downloads) stays in ``data``."""
-    data.mkdir()
-    for path in shared.rglob("*"):
-        target = data / path.relative_to(shared)
-        if path.is_dir():
-            target.mkdir()
-        else:
-            target.symlink_to(path)
+def _copy_data(shared: Path, data: Path) -> None:
+    """``data``: this notebook's own copy of ``shared`` (copies, not links: whatever it writes
+    or overwrites, even as root, stays in ``data`` and goes with it)."""
+    shutil.copytree(shared, data)
+    _set_writable(data, True)
 
 
 # ---------------------------------------------------------------- a class

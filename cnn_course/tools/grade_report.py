@@ -53,6 +53,9 @@ def _grade_rows(student: StudentGrades, expected: list[str], targets: dict) -> N
         if run.notebook not in expected:
             student.notes.append(f"«{run.path.name}» es el cuaderno {run.notebook}, que no se "
                                  "pide: no se califica.")
+    if student.runs:
+        student.notes += [f"«{path.name}» no se calificó: {reason}."
+                          for path, reason in student.rejected]
     for notebook in expected:
         runs = sorted((r for r in student.runs if r.notebook == notebook),
                       key=lambda r: -r.points)

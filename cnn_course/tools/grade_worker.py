@@ -70,8 +70,8 @@ def _cell_label(nb: nbformat.NotebookNode, index: int) -> str:
 
 def run_worker(spec_file: str | Path) -> dict:
     """Run the notebook and the checks that ``spec_file`` (JSON) names; write and return the
-    report: cell errors, the cell where the time limit was reached or the kernel died, and the
-    checks that ran past their own limit (all in Spanish)."""
+    report: cell errors (with the cell's source), the cell where the time limit was reached or
+    the kernel died, and the checks that ran past their own limit (all in Spanish)."""
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
@@ -100,8 +100,8 @@ def run_worker(spec_file: str | Path) -> dict:
                 break
             error = next((o for o in cell.outputs if o.output_type == "error"), None)
             if error is not None:
-                report["errors"].append(f"la {_cell_label(nb, index)} lanzó {error.ename}: "
-                                        f"{error.evalue}"[:300])
+                report["errors"].append({"source": cell.source, "text": (
+                    f"la {_cell_label(nb, index)} lanzó {error.ename}: {error.evalue}"[:300])})
         for kind, target in [] if report["dead"] else spec["targets"]:
             cell = nbformat.v4.new_code_cell(check_cell(
                 spec["nonce"], kind, target, spec["results"], spec["package"], spec["checks"]))
