@@ -10,7 +10,7 @@ student's namespace.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .exercise_checks import assignment, first_steps, networks, sizes, transfer
@@ -41,6 +41,7 @@ class Result:
     id: str
     status: str
     message: str
+    shown: bool = field(default=False, compare=False, repr=False)   # printed by comprueba
 
     @property
     def passed(self) -> bool:
@@ -48,6 +49,11 @@ class Result:
 
     def __str__(self) -> str:
         return f"{self.id}: {self.message}"
+
+    def _ipython_display_(self) -> None:
+        """A notebook shows the verdict once: ``comprueba`` has already printed it."""
+        if not self.shown:
+            print(self)
 
 
 def exercises_of(notebook: str) -> list[Exercise]:
@@ -93,7 +99,7 @@ def comprueba(id: str, respuesta: Any) -> Result:
     exercise."""
     result = check(id, respuesta)
     print(result)
-    return result
+    return replace(result, shown=True)
 
 
 def pista(id: str) -> None:

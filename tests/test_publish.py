@@ -12,10 +12,13 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from cnn_course import exercises
 from cnn_course.tools import cli, course_map, site
 from cnn_course.tools import handouts as handout_tools
 
 NOTEBOOKS = course_map.default_notebooks_dir()
+SOLUTION_NOTEBOOKS = {"06b_ejercicio_solucion.ipynb"}   # 06a is its handout
+HANDED_OUT = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb") if p.name not in SOLUTION_NOTEBOOKS)
 DETAILS = re.compile(r"<details[^>]*>\s*<summary[^>]*>\s*Soluci.*?</details>", re.DOTALL)
 
 
@@ -39,9 +42,32 @@ def handouts(tmp_path_factory) -> Path:
     return out
 
 
-def test_every_notebook_has_a_handout(handouts):
-    assert sorted(p.name for p in handouts.glob("*.ipynb")) == \
-        sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+def test_every_notebook_but_the_solution_has_a_handout(handouts):
+    assert sorted(p.name for p in handouts.glob("*.ipynb")) == HANDED_OUT
+    assert all(handout_tools.is_solution_notebook(nbformat.read(NOTEBOOKS / n, as_version=4))
+               for n in SOLUTION_NOTEBOOKS)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_every_notebook_carries_its_identity(name):
+    identity = nbformat.read(NOTEBOOKS / name, as_version=4).metadata["cnn_course"]
+    number = name.split("_")[0]
+    assert identity["notebook"] == number and identity["version"] == "curso"
+    ids = [e.id for e in exercises.exercises_of("06a" if number == "06b" else number)]
+    assert identity["exercises"] == ids and len(ids) >= 2
+
+
+@pytest.mark.parametrize("name", HANDED_OUT)
+def test_handout_carries_its_identity_and_says_what_to_write(handouts, name):
+    handout = nbformat.read(handouts / name, as_version=4)
+    identity = handout.metadata["cnn_course"]
+    assert identity["version"] == "hoja" and identity["hash"] == handout_tools.cells_hash(handout)
+    text = "\n".join(c.source for c in handout.cells)
+    for id in identity["exercises"]:
+        exercise = exercises.EXERCISES[id]
+        assert handout_tools.placeholder(exercise.solution) in text
+        assert exercise.statement.split()[-1] in handout_tools.placeholder(exercise.solution)
+        assert f'comprueba("{id}", {exercise.answer})' in text
 
 
 def test_the_course_has_solutions_to_remove():
@@ -53,7 +79,7 @@ def test_the_course_has_solutions_to_remove():
                for c in nbformat.read(p, as_version=4).cells), "no cell is tagged 'solution'"
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+@pytest.mark.parametrize("name", HANDED_OUT)
 def test_handout_holds_no_solution_text(handouts, name):
     original = nbformat.read(NOTEBOOKS / name, as_version=4)
     handout = nbformat.read(handouts / name, as_version=4)
@@ -63,14 +89,16 @@ def test_handout_holds_no_solution_text(handouts, name):
         assert solution.strip() not in text
     assert not DETAILS.search(text)
     assert not any(handout_tools.SOLUTION_TAG in _tags(c) for c in handout.cells)
-    blanks = [c for c in handout.cells if c.source == handout_tools.STUDENT_PLACEHOLDER]
     tagged_code = [c for c in original.cells
                    if c.cell_type == "code" and handout_tools.SOLUTION_TAG in _tags(c)]
+    blanks = [c for c in handout.cells if c.cell_type == "code" and c.source in
+              {handout_tools.placeholder(t.source) for t in tagged_code}]
     assert len(blanks) == len(tagged_code)
     assert all(c.cell_type == "code" and not c.outputs for c in blanks)
+    assert not any(c.outputs for c in handout.cells if "comprueba(" in c.source)
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+@pytest.mark.parametrize("name", HANDED_OUT)
 def test_handout_keeps_the_statements(handouts, name):
     original = nbformat.read(NOTEBOOKS / name, as_version=4)
     handout = nbformat.read(handouts / name, as_version=4)
@@ -122,20 +150,45 @@ def test_handouts_refuse_to_overwrite_the_notebooks(tmp_path):
         handout_tools.make_handouts(tmp_path, tmp_path)
 
 
-def test_handouts_with_solutions_execute_in_quick_mode(handouts, tmp_path, monkeypatch):
-    """Each handout that had solution cells (06b, the exercise) still runs top to bottom."""
+@pytest.mark.parametrize("name", ["03_relleno_y_avance.ipynb", "06a_ejercicio_enunciado.ipynb"])
+def test_a_handout_runs_with_nothing_filled_in(handouts, tmp_path, monkeypatch, name):
+    """Top to bottom in quick mode: every check of an unanswered exercise says so."""
     monkeypatch.setenv("CNN_COURSE_QUICK", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    names = [p.name for p in NOTEBOOKS.glob("*.ipynb")
-             if any(handout_tools.SOLUTION_TAG in _tags(c)
-                    for c in nbformat.read(p, as_version=4).cells)]
-    assert names
-    for name in names:
-        nb = nbformat.read(handouts / name, as_version=4)
-        NotebookClient(nb, timeout=300, kernel_name="python3",
-                       resources={"metadata": {"path": str(tmp_path)}}).execute()
-        blanks = [c for c in nb.cells if c.source == handout_tools.STUDENT_PLACEHOLDER]
-        assert blanks and all(c.execution_count and not c.outputs for c in blanks)
+    nb = nbformat.read(handouts / name, as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    checks = [c for c in nb.cells if c.cell_type == "code" and "comprueba(" in c.source]
+    assert len(checks) == len(nb.metadata["cnn_course"]["exercises"])
+    for cell in checks:
+        text = "".join(o.get("text", "") for o in cell.outputs)
+        assert "sin resolver todavía" in text, (cell.source, text)
+
+
+def _student_edit(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(new_code_cell("mi_trabajo = 1"))
+    nbformat.write(nb, path)
+
+
+def test_handout_again_never_overwrites_a_students_work(tmp_path, capsys):
+    out = tmp_path / "hojas"
+    first = handout_tools.make_handouts(out)
+    assert not first.beside and len(first) == len(HANDED_OUT)
+    mine, untouched = out / HANDED_OUT[3], out / HANDED_OUT[4]
+    _student_edit(mine)
+    before = mine.read_bytes()
+    untouched.write_text(untouched.read_text().replace('"version": "hoja"', '"version":"hoja"'))
+    again = handout_tools.make_handouts(out)
+    new = mine.with_name(mine.stem + handout_tools.NEW_SUFFIX)
+    assert mine.read_bytes() == before and again.beside == {mine: new} and new in again
+    assert untouched in again and "mi_trabajo" not in new.read_text()   # refreshed in place
+    _student_edit(new)
+    with pytest.raises(ValueError, match="cambios tuyos"):
+        handout_tools.make_handouts(out)
+    assert mine.read_bytes() == before and "mi_trabajo" in new.read_text()
+    assert cli.main(["handout", "--out", str(out)]) == 2
+    assert "cambios tuyos" in capsys.readouterr().err
 
 
 def test_course_map_reads_every_notebook_header():
@@ -186,8 +239,11 @@ def test_static_widgets_draw_a_saved_progress_bar():
 
 def test_cli_handout_writes_the_students_notebooks(tmp_path, capsys):
     assert cli.main(["handout", "--out", str(tmp_path / "h")]) == 0
-    assert len(list((tmp_path / "h").glob("*.ipynb"))) == len(list(NOTEBOOKS.glob("*.ipynb")))
-    assert "solutions removed" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "h").glob("*.ipynb")) == HANDED_OUT
+    assert "sin soluciones" in capsys.readouterr().out
+    _student_edit(tmp_path / "h" / HANDED_OUT[0])
+    assert cli.main(["handout", "--out", str(tmp_path / "h")]) == 0
+    assert "tiene cambios tuyos y no se sobrescribe" in capsys.readouterr().out
 
 
 def test_cli_site_without_the_tools_says_how_to_install_them(tmp_path, monkeypatch, capsys):

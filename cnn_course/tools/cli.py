@@ -119,8 +119,11 @@ def _handout(args: argparse.Namespace) -> int:
 
     def job() -> str:
         written = make_handouts(args.out, args.notebooks)
-        return (f"{len(written)} student notebooks (solutions removed) written to "
-                f"{written[0].parent}")
+        lines = [f"{len(written)} hojas para los estudiantes (sin soluciones) escritas en "
+                 f"{written[0].parent}"]
+        lines += [f"{changed.name} tiene cambios tuyos y no se sobrescribe: la hoja nueva está "
+                  f"en {new.name}" for changed, new in written.beside.items()]
+        return "\n".join(lines)
     return _publish(job)
 
 
