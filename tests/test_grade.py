@@ -20,12 +20,27 @@ from cnn_course.tools.grade_report import GRADING_MARKER
 EXERCISES_03 = exercises.exercises_of("03")
 IDS_03 = [e.id for e in EXERCISES_03]
 TIMEOUT = 40  # seconds per notebook: enough to import torch on a busy 2-core machine
-CHECKS = '''\
-POINTS = {"check_03_primera": 0.5}
+CORES = len(os.sched_getaffinity(0))
+CHECKS = f'''\
+import os
+
+import torch
+
+POINTS = {{"check_03_primera": 0.5, "check_03_entorno": 0}}
 
 
 def check_03_primera(ns):
     return None if ns.get("respuesta_03_1") == 28 else "la primera respuesta no es 28"
+
+
+def check_03_entorno(ns):  # where the grader ran this notebook: the threads split, quick mode
+    data = os.environ["CNN_COURSE_DATA"]
+    if torch.get_num_threads() != {max(1, CORES // 2)} or os.environ["CNN_COURSE_QUICK"] != "1":
+        return f"{{torch.get_num_threads()}} hilos, rápido={{os.environ['CNN_COURSE_QUICK']}}"
+    if data == {str(config.data_dir())!r} or not os.path.isdir(data) or "trabajo" in data:
+        return "carpeta de datos " + data
+    if os.getcwd() == data or os.path.basename(os.getcwd()) != "trabajo":
+        return "carpeta de trabajo " + os.getcwd()
 '''
 
 
@@ -100,8 +115,15 @@ def graded(tmp_path_factory):
     before = _digest(subs)
     data_before = sorted(p.name for p in config.data_dir().rglob("*"))
     out = root / "notas"
-    summary = grade_class(subs, out, timeout=TIMEOUT, jobs=2, checks=checks,
-                          progress=lambda line: None)
+    threads = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "7"  # what the grader must not pass on to the kernels
+    try:
+        summary = grade_class(subs, out, timeout=TIMEOUT, jobs=2, checks=checks,
+                              progress=lambda line: None)
+    finally:
+        os.environ.pop("OMP_NUM_THREADS")
+        if threads is not None:
+            os.environ["OMP_NUM_THREADS"] = threads
     with open(out / "grades.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     grades = {(r["submission"], r["exercise"]): r for r in rows}
@@ -120,7 +142,8 @@ def test_every_submission_gets_a_row_per_exercise_and_check(graded):
         assert f.readline().strip() == "submission,notebook,exercise,passed,points,reason"
     students = {"completa", "parcial", "lanza", "bucle", "falsificada", "Ana García", "vacia",
                 "texto"}
-    expected = {(s, x) for s in students for x in [*IDS_03, "check_03_primera"]}
+    expected = {(s, x) for s in students
+                for x in [*IDS_03, "check_03_primera", "check_03_entorno"]}
     assert set(graded["grades"]) == expected and len(graded["rows"]) == len(expected)
     assert {name for name, _, _ in graded["summary"]} == students
 
@@ -138,7 +161,7 @@ def test_full_solution_and_renamed_folder_pass_everything(graded):
 def test_partial_earns_only_what_it_answered(graded):
     passed = _passed(graded, "parcial")
     assert passed == {IDS_03[0]: True, IDS_03[1]: False, IDS_03[2]: False, IDS_03[3]: True,
-                      "check_03_primera": True}
+                      "check_03_primera": True, "check_03_entorno": True}
     assert graded["grades"]["parcial", IDS_03[1]]["reason"].startswith("sin resolver todavía")
 
 
@@ -146,6 +169,7 @@ def test_a_cell_that_raises_costs_only_its_exercise(graded):
     passed = _passed(graded, "lanza")
     assert passed[IDS_03[0]] and passed[IDS_03[2]]  # answered after the ZeroDivisionError
     assert not passed[IDS_03[1]] and not passed[IDS_03[3]]
+    assert "NameError" in graded["grades"]["lanza", IDS_03[1]]["reason"]  # its own cell's error
     feedback = (graded["out"] / "informes" / "lanza.md").read_text()
     assert "ZeroDivisionError" in feedback and "NameError" in feedback
 
@@ -157,8 +181,14 @@ def test_a_notebook_that_never_ends_is_stopped_and_says_so(graded):
     assert f"límite de tiempo ({TIMEOUT} s)" in reason and "while True" in reason
 
 
+def test_each_kernel_runs_quick_with_its_share_of_threads_and_its_own_folders(graded):
+    for student in ("completa", "parcial", "lanza", "bucle", "Ana García"):
+        assert graded["grades"][student, "check_03_entorno"]["passed"] == "1", student
+
+
 def test_forged_outputs_redefined_check_and_library_answer_earn_nothing(graded):
-    assert not any(_passed(graded, "falsificada").values())
+    passed = _passed(graded, "falsificada")
+    assert not any(v for k, v in passed.items() if k != "check_03_entorno")
     reason = graded["grades"]["falsificada", IDS_03[3]]["reason"]
     assert "biblioteca" in reason and "cnn_course.ops" in reason
 
@@ -206,8 +236,8 @@ def test_cli_refuses_in_spanish_with_exit_2(tmp_path, capsys):
 def test_instructor_checks_file_form(tmp_path):
     path = tmp_path / "c.py"
     path.write_text(CHECKS)
-    (check,) = load_instructor_checks(path)
-    assert (check.name, check.notebook, check.points) == ("check_03_primera", "03", 0.5)
+    first, _ = load_instructor_checks(path)
+    assert (first.name, first.notebook, first.points) == ("check_03_primera", "03", 0.5)
     path.write_text("def comprueba_algo(ns):\n    return None\n")
     with pytest.raises(GradingError, match="check_<cuaderno>_<nombre>"):
         load_instructor_checks(path)
