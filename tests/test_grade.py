@@ -94,7 +94,10 @@ def _class(folder: Path) -> list[Path]:
             _notebook(folder / "bucle.ipynb", loops),
             _notebook(folder / "falsificada.ipynb", forged, outputs=stored),
             moodle]
-    _notebook(moodle / "entrega final (1).ipynb", full)  # renamed: identity from metadata
+    # renamed (identity from metadata), with the student's own module beside it
+    _notebook(moodle / "entrega final (1).ipynb",
+              [IMPORT, "from utilidades import TAMANO as respuesta_03_1", *full[2:]])
+    (moodle / "utilidades.py").write_text("TAMANO = (32 - 5) // 1 + 1\n")
     _notebook(moodle / "borrador.ipynb", full[:2], notebook=None)  # not the course's
     (folder / "vacia.ipynb").write_text("")
     (folder / "texto.ipynb").write_text("esto no es un cuaderno\n")

@@ -162,6 +162,7 @@ class _Job:
     nb: nbformat.NotebookNode
     notebook: str
     targets: tuple[tuple[str, str, float], ...]  # (kind, id, points)
+    folder: Path | None = None  # the student's folder: its other files go beside the notebook
 
 
 def _kernel_env(data: Path, tmp: Path, threads: int, full: bool) -> dict[str, str]:
@@ -184,16 +185,19 @@ def _run_job(job: _Job, root: Path, shared_data: Path, options: dict) -> Noteboo
     start = time.perf_counter()
     folder = Path(tempfile.mkdtemp(prefix="job-", dir=root))
     cwd, data, tmp, private = (folder / name for name in ("trabajo", "datos", "tmp", "grader"))
+    if job.folder:  # a helper module or an image the student handed in beside the notebook
+        shutil.copytree(job.folder, cwd, ignore=shutil.ignore_patterns(".*", "__MACOSX"))
     for path in (cwd, tmp, private):
-        path.mkdir()
+        path.mkdir(exist_ok=True)
     _copy_data(shared_data, data)
     nb = nbformat.from_dict(json.loads(json.dumps(job.nb)))
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    nbformat.write(nb, cwd / "entrega.ipynb")
+    notebook = cwd / job.path.name
+    nbformat.write(nb, notebook)
     nonce = secrets.token_hex(16)
-    spec = {"notebook": str(cwd / "entrega.ipynb"), "cwd": str(cwd), "nonce": nonce,
+    spec = {"notebook": str(notebook), "cwd": str(cwd), "nonce": nonce,
             "results": str(private / f"{nonce}.jsonl"), "report": str(private / "report.json"),
             "env": _kernel_env(data, tmp, options["threads"], options["full"]),
             "timeout": options["timeout"], "check_timeout": CHECK_TIMEOUT,
@@ -210,6 +214,8 @@ def _run_job(job: _Job, root: Path, shared_data: Path, options: dict) -> Noteboo
         os.killpg(proc.pid, signal.SIGKILL)
         log = proc.communicate()[0].decode(errors="replace") + "\n(worker killed)"
     run = NotebookRun(job.path, job.notebook)
+    if job.nb.metadata["cnn_course"].get("version") == "curso":
+        run.notes.append("Es la versión del curso con las soluciones, no la hoja repartida.")
     _collect(run, job, private, nonce, options["timeout"], log)
     run.seconds = time.perf_counter() - start
     shutil.rmtree(folder, ignore_errors=True)
@@ -361,7 +367,8 @@ def grade_class(submissions, out: Path | str, *, timeout: int = 600, jobs: int =
             if nb is None:
                 student.rejected.append((path, what))
             else:
-                student.jobs.append(_Job(path, nb, what, _targets(what, instructor)))
+                student.jobs.append(_Job(path, nb, what, _targets(what, instructor),
+                                         path.parent if submission.is_dir() else None))
         students.append(student)
     expected = sorted(set(expect or {j.notebook for s in students for j in s.jobs}))
     todo = [job for student in students for job in student.jobs if job.notebook in expected]
