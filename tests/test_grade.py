@@ -66,6 +66,7 @@ def _checks() -> list[str]:
 
 
 IMPORT = "from cnn_course.exercises import comprueba"
+DIE = "import os\nos._exit(1)"  # the kernel ends, as on running out of memory
 
 
 def _class(folder: Path) -> list[Path]:
@@ -92,6 +93,7 @@ def _class(folder: Path) -> list[Path]:
             _notebook(folder / "parcial.ipynb", partial),
             _notebook(folder / "lanza.ipynb", raises),
             _notebook(folder / "bucle.ipynb", loops),
+            _notebook(folder / "muere.ipynb", [_solution(EXERCISES_03[0]), DIE]),
             _notebook(folder / "falsificada.ipynb", forged, outputs=stored),
             moodle]
     # renamed (identity from metadata), with the student's own module beside it
@@ -143,8 +145,8 @@ def _passed(graded, student: str) -> dict[str, bool]:
 def test_every_submission_gets_a_row_per_exercise_and_check(graded):
     with open(graded["out"] / "grades.csv", encoding="utf-8") as f:
         assert f.readline().strip() == "submission,notebook,exercise,passed,points,reason"
-    students = {"completa", "parcial", "lanza", "bucle", "falsificada", "Ana García", "vacia",
-                "texto"}
+    students = {"completa", "parcial", "lanza", "bucle", "muere", "falsificada", "Ana García",
+                "vacia", "texto"}
     expected = {(s, x) for s in students
                 for x in [*IDS_03, "check_03_primera", "check_03_entorno"]}
     assert set(graded["grades"]) == expected and len(graded["rows"]) == len(expected)
@@ -187,6 +189,11 @@ def test_a_notebook_that_never_ends_is_stopped_and_says_so(graded):
 def test_each_kernel_runs_quick_with_its_share_of_threads_and_its_own_folders(graded):
     for student in ("completa", "parcial", "lanza", "bucle", "Ana García"):
         assert graded["grades"][student, "check_03_entorno"]["passed"] == "1", student
+
+
+def test_a_kernel_that_dies_still_gets_its_rows(graded):
+    assert not any(_passed(graded, "muere").values())
+    assert "se cerró en la celda 3" in graded["grades"]["muere", IDS_03[0]]["reason"]
 
 
 def test_forged_outputs_redefined_check_and_library_answer_earn_nothing(graded):

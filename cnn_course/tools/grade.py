@@ -238,7 +238,8 @@ def _collect(run: NotebookRun, job: _Job, private: Path, nonce: str, timeout: in
                          "tiempo total o falló el proceso que lo ejecutaba)")
         run.notes.append("detalle técnico: " + log.strip().splitlines()[-1][:200]
                          if log.strip() else "sin detalle")
-        report = {"errors": [], "timeout": None, "dead": None, "check_timeouts": []}
+        report = {"errors": [], "timeout": None, "dead": None, "stuck": False,
+                  "check_timeouts": []}
     errors = report["errors"]
     stop = ""
     if report["timeout"]:
@@ -247,6 +248,9 @@ def _collect(run: NotebookRun, job: _Job, private: Path, nonce: str, timeout: in
     elif report["dead"]:
         stop = (f"el núcleo de Python se cerró en {report['dead']} (¿exit(), falta de "
                 "memoria?); las celdas siguientes no se ejecutaron")
+    if report.get("stuck"):
+        stop += ("; el código siguió sin detenerse al interrumpirlo (¿un except que atrapa "
+                 "KeyboardInterrupt?), y no se pudo comprobar nada más")
     run.notes += [_capital(text) for text in ([stop] if stop else []) + [e["text"] for e in errors]]
     for kind, target, points in job.targets:
         row = results.get(target)

@@ -15,6 +15,8 @@ import nbformat
 
 __all__ = ["check_cell", "run_worker"]
 
+_PROBE_TIMEOUT = 15  # seconds an interrupted kernel has to answer again
+
 # One check, run in the student's kernel after their cells: a fresh copy of the cnn_course
 # package under a private random name (a redefined `comprueba` or a patched module changes
 # nothing), the student's namespace read from the cell's own frame (not from a name they could
@@ -30,6 +32,8 @@ def _grade_{nonce}():
         spec.loader.exec_module(sys.modules[name])
     namespace = sys._getframe(1).f_globals
     kind, target = {kind!r}, {target!r}
+    if kind == "load":
+        return
     try:
         if kind == "exercise":
             exercises = importlib.import_module(name + ".exercises")
@@ -68,10 +72,21 @@ def _cell_label(nb: nbformat.NotebookNode, index: int) -> str:
     return f"celda {index + 1} («{first[:60]}»)" if first else f"celda {index + 1}"
 
 
+def _stuck(client, nb: nbformat.NotebookNode) -> bool:
+    """After an interrupt: whether the kernel fails to answer again (code that swallows
+    KeyboardInterrupt keeps running)."""
+    probe = nbformat.v4.new_code_cell("pass")
+    nb.cells.append(probe)
+    client.timeout, start = _PROBE_TIMEOUT, time.monotonic()
+    client.execute_cell(probe, len(nb.cells) - 1)
+    return time.monotonic() - start >= _PROBE_TIMEOUT
+
+
 def run_worker(spec_file: str | Path) -> dict:
     """Run the notebook and the checks that ``spec_file`` (JSON) names; write and return the
     report: cell errors (with the cell's source), the cell where the time limit was reached or
-    the kernel died, and the checks that ran past their own limit (all in Spanish)."""
+    the kernel died, whether it was left stuck, and the checks that ran past their own limit.
+    """
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
@@ -79,8 +94,10 @@ def run_worker(spec_file: str | Path) -> dict:
     nb = nbformat.read(spec["notebook"], as_version=4)
     client = NotebookClient(nb, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=True,
-                            resources={"metadata": {"path": spec["cwd"]}})
-    report = {"errors": [], "timeout": None, "dead": None, "check_timeouts": []}
+                            resources={"metadata": {"path": spec["cwd"]}},
+                            error_on_timeout={"ename": "TimeoutError", "evalue": "",
+                                              "traceback": []})  # so a stuck kernel is left
+    report = {"errors": [], "timeout": None, "dead": None, "stuck": False, "check_timeouts": []}
     deadline = time.monotonic() + spec["timeout"]
     with client.setup_kernel(env=spec["env"]):
         for index, cell in enumerate(nb.cells):
@@ -93,16 +110,19 @@ def run_worker(spec_file: str | Path) -> dict:
             try:
                 client.execute_cell(cell, index)
             except DeadKernelError:
-                report["dead"] = _cell_label(nb, index)
+                report["dead"] = "la " + _cell_label(nb, index)
                 break
             if time.monotonic() - start >= client.timeout:  # interrupted by the time limit
                 report["timeout"] = _cell_label(nb, index)
+                report["stuck"] = _stuck(client, nb)
                 break
             error = next((o for o in cell.outputs if o.output_type == "error"), None)
             if error is not None:
                 report["errors"].append({"source": cell.source, "text": (
                     f"la {_cell_label(nb, index)} lanzó {error.ename}: {error.evalue}"[:300])})
-        for kind, target in [] if report["dead"] else spec["targets"]:
+        # the fresh package first, in a cell of its own: its imports count against no check
+        targets = [["load", ""], *spec["targets"]]
+        for kind, target in [] if report["dead"] or report["stuck"] else targets:
             cell = nbformat.v4.new_code_cell(check_cell(
                 spec["nonce"], kind, target, spec["results"], spec["package"], spec["checks"]))
             nb.cells.append(cell)
@@ -113,8 +133,11 @@ def run_worker(spec_file: str | Path) -> dict:
             except DeadKernelError:
                 report["dead"] = f"la comprobación de {target}"
                 break
-            if time.monotonic() - start >= spec["check_timeout"]:
+            if time.monotonic() - start >= spec["check_timeout"] and kind != "load":
                 report["check_timeouts"].append(target)
+                if _stuck(client, nb):
+                    report["stuck"] = True
+                    break
     Path(spec["report"]).write_text(json.dumps(report, ensure_ascii=False))
     return report
 
