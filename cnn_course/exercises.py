@@ -16,8 +16,8 @@ from typing import Any
 from .exercise_checks import assignment, first_steps, networks, sizes, transfer
 from .exercise_checks.common import REGISTRY, Exercise, Wrong
 
-__all__ = ["EXERCISES", "Exercise", "Result", "Wrong", "check", "check_namespace", "comprueba",
-           "exercises_of", "pista", "solucion"]
+__all__ = ["EXERCISES", "GRADED", "Exercise", "Result", "Wrong", "check", "check_namespace",
+           "comprueba", "exercises_of", "pista", "solucion"]
 
 _PARTS = (first_steps, sizes, networks, assignment, transfer)   # imported to register them
 
@@ -107,6 +107,16 @@ def pista(id: str) -> None:
     print(f"Pista {id}: {_exercise(id).hint}")
 
 
+GRADED = ("06a",)   # the assignment: its solutions stay with the instructor (06b)
+
+
 def solucion(id: str) -> None:
-    """Print the reference solution of exercise ``id`` (source code). Notebooks 00-08."""
-    print(f"# Solución {id}\n{_exercise(id).solution}", end="")
+    """Print the reference solution of exercise ``id`` (source code); the assignment's (06a)
+    only says where it is. Notebooks 00-08."""
+    exercise = _exercise(id)
+    if exercise.notebook in GRADED:
+        print(f"{id} es parte de la entrega: su solución no se muestra aquí (el profesor "
+              f"entrega después el cuaderno 06b). comprueba(\"{id}\", ...) te dice qué falla "
+              f"y pista(\"{id}\") da una pista.")
+        return
+    print(f"# Solución {id}\n{exercise.solution}", end="")

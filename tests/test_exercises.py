@@ -17,17 +17,39 @@ from cnn_course.exercises import EXERCISES, check, check_namespace, comprueba
 NEEDS_TRAINING = {"06a.3", "06a.4", "06a.5"}   # solutions that use the notebook's model/data
 
 
+def _accuracy_and_loss(model, x, y):
+    with torch.no_grad():
+        out = model(x)
+    return (out.argmax(1) == y).float().mean().item(), F.cross_entropy(out, y).item()
+
+
 @pytest.fixture(scope="module")
 def trained() -> dict:
-    """The assignment's notebook state: the reference solution trained in quick mode (seconds)."""
+    """The assignment's notebook state: the reference network trained in quick mode (seconds)
+    with a plain loop, as a student would, and its history."""
     assert config.quick_mode()
     data = datasets.load_fashion_mnist()
-    train_loader, test_loader = datasets.fashion_batches(data, batch_size=32, seed=0)
+    train_x, train_y = datasets.to_tensors(data.train)
+    test_x, test_y = datasets.to_tensors(data.test)
     config.seed_everything(0)
     model = models.FashionCNN()
-    history = training.fit(model, train_loader, test_loader, nn.CrossEntropyLoss(),
-                           torch.optim.Adagrad(model.parameters(), lr=0.01),
-                           training.EXERCISE.epochs_to_run(), progress=False)
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adagrad(model.parameters(), lr=0.01)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(train_x, train_y),
+                                         batch_size=32, shuffle=True)
+    history = {key: [] for key in ("train_loss", "train_acc", "test_loss", "test_acc")}
+    for _ in range(training.EXERCISE.epochs_to_run()):
+        model.train()
+        for x, y in loader:
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        for split, x, y in (("train", train_x, train_y), ("test", test_x, test_y)):
+            accuracy, loss = _accuracy_and_loss(model, x, y)
+            history[f"{split}_acc"].append(accuracy)
+            history[f"{split}_loss"].append(loss)
     return {"data": data, "model": model, "history": history}
 
 
@@ -81,16 +103,21 @@ def _reshape_channels(batch):
     return batch.reshape(n, c, h, w)
 
 
-def _convolution_flipped(image, kernel):
-    return F.conv2d(image[None, None], kernel.flip(0, 1)[None, None])[0, 0]
+def _convolution_flipped(image, weight, bias):
+    return F.conv2d(image[None], weight.flip(2, 3), bias)[0]
 
 
-def _conv_without_plus_one(image, kernel):
-    return F.conv2d(image[None, None], kernel[None, None])[0, 0][:-1, :-1]
+def _conv_without_plus_one(image, weight, bias):
+    return F.conv2d(image[None], weight, bias)[0][:, :-1, :-1]
 
 
-class _EvalOnly:
-    pass
+def _conv_without_bias(image, weight, bias):
+    return F.conv2d(image[None], weight)[0]
+
+
+def _conv_per_channel(image, weight, bias):
+    return torch.stack([F.conv2d(image[None, c:c + 1], weight[:, c:c + 1])[0]
+                        for c in range(image.shape[0])], dim=1)
 
 
 def _epoch_no_zero_grad(model, loader, loss_fn, optimizer):
@@ -203,6 +230,18 @@ class _PaddedNetwork(nn.Module):
         return self.fc(self.features(x))
 
 
+class _ReluNetwork(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 16, 3), nn.ReLU(), nn.Conv2d(16, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.Conv2d(64, 128, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(2048, 128), nn.ReLU(), nn.Linear(128, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 class _SoftmaxNetwork(models.FashionCNN.__base__):
     def __init__(self):
         super().__init__()
@@ -223,7 +262,10 @@ WRONG = {   # id -> [(answer, words of the intended message)]
              (np.eye(3), "zona lisa")],
     "02.2": [(9 * 600 * 512 * 2, "3 canales"), (27 * 598 * 510 * 2, "padding=1")],
     "02.3": [(_convolution_flipped, "volteado"), (_conv_without_plus_one, "n - k + 1"),
+             (_conv_without_bias, "sesgo"), (_conv_per_channel, "todos los canales"),
              (ops.conv2d_naive, "biblioteca")],
+    "02.4": [((676, 9), "cambiadas"), (torch.Size([9, 784]), "Sin relleno"),
+             ([9, 26, 26], "una matriz")],
     "03.1": [(27, "+1")],
     "03.2": [(217, "avance"), (54, "+1")],
     "03.3": [(6, "cada lado")],
@@ -242,13 +284,15 @@ WRONG = {   # id -> [(answer, words of the intended message)]
     "06.3": [(_epoch_no_zero_grad, "a cero"), (_epoch_no_train_mode, "modo entrenamiento"),
              (_epoch_no_step, "paso del optimizador"), (training.train_one_epoch, "biblioteca")],
     "06a.1": [(_PaddedNetwork, "relleno"), (_SoftmaxNetwork, "softmax"),
+              (_ReluNetwork, "LeakyReLU"),
               (models.FashionCNN, "biblioteca")],
     "06a.2": [(8 * 8 * 128, "segundo pooling")],
     "07.1": [(131_328, "sesgos")],
     "07.2": [(512, "AdaptiveAvgPool2d"), (512 * 14 * 14, "5 poolings")],
     "07.3": [(nn.Sequential(nn.Linear(512, 128), nn.ReLU(), nn.Linear(128, 1)), "sigmoide"),
              (nn.Sequential(nn.Linear(512, 128), nn.ReLU(), nn.Linear(128, 2), nn.Softmax(1)),
-              "2 salidas")],
+              "2 salidas"),
+             (nn.Sequential(nn.Linear(512, 128), nn.Linear(128, 1), nn.Sigmoid()), "ReLU")],
     "07.4": [(_freeze_all, "cabeza quedó congelada"), (_freeze_nothing, "sigue entrenable")],
     "08.1": [(73_856, "atajo")],
     "08.2": [(_NoProjection, "1x1"), (_SlidesPadding, "k − 2"), (models.ResLayer, "biblioteca")],
@@ -328,6 +372,9 @@ def test_unanswered_and_unknown(capsys):
     exercises.solucion("03.1")
     out = capsys.readouterr().out
     assert "Pista 03.1" in out and "respuesta_03_1 =" in out
+    exercises.solucion("06a.1")
+    out = capsys.readouterr().out
+    assert "entrega" in out and "class" not in out
 
 
 def test_an_error_in_the_students_code_is_a_wrong_answer_not_a_crash():
@@ -347,3 +394,30 @@ def test_numbers_in_any_form():
 def test_exercise_records_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         EXERCISES["03.1"].points = 5
+
+
+def _notebooks():
+    from pathlib import Path
+
+    import nbformat
+    folder = Path(__file__).resolve().parents[1] / "notebooks"
+    return {p.name: nbformat.read(p, as_version=4) for p in sorted(folder.glob("*.ipynb"))}
+
+
+def test_each_notebook_holds_its_exercises_and_their_checks():
+    """A notebook's solution cells are the registry's solutions (06b writes its own, on its
+    model), each followed by its check cell; 06a holds placeholders instead."""
+    for name, nb in _notebooks().items():
+        ids = nb.metadata["cnn_course"]["exercises"]
+        sources = [c.source for c in nb.cells if c.cell_type == "code"]
+        for id in ids:
+            exercise = EXERCISES[id]
+            check_cell = f'comprueba("{id}", {exercise.answer})'
+            assert sources.count(check_cell) == 1, (name, id)
+            answer = sources[sources.index(check_cell) - 1]
+            if name.startswith("06a"):
+                assert f"{exercise.answer} = ..." in answer, (name, id)
+            elif not name.startswith("06b"):
+                assert answer == exercise.solution.strip(), (name, id)
+            else:
+                assert exercise.answer + " = " in answer, (name, id)

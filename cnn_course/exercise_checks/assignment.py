@@ -72,9 +72,19 @@ def check_06a_1(answer) -> None:
             raise Wrong(f"La primera capa lineal recibe {spanish(inputs)} valores. {message}")
     if any(c.padding not in ((0, 0), "valid") for c in convs):
         raise Wrong("Las convoluciones del enunciado no llevan relleno.")
+    kinds = {type(m) for m in network.modules()}
+    if nn.ReLU in kinds and nn.LeakyReLU not in kinds:
+        raise Wrong("La red usa ReLU; el enunciado pide LeakyReLU.")
+    pools = [m for m in network.modules() if isinstance(m, nn.MaxPool2d)]
+    features = []
+    if pools:
+        pools[-1].register_forward_hook(lambda module, args, out: features.append(out.shape))
     images = torch.randn(32, 1, 28, 28, generator=torch.Generator().manual_seed(61))
     with torch.no_grad():
         out = network.eval()(images)
+    if features and tuple(features[-1]) != (32, 128, 4, 4):
+        raise Wrong(f"A la salida de los bloques convolutivos una bandeja de 32 tiene forma "
+                    f"{tuple(features[-1])}; debe ser (32, 128, 4, 4).")
     if tuple(out.shape) != (32, 10):
         raise Wrong(f"Con una bandeja (32, 1, 28, 28) la red devuelve {tuple(out.shape)}; se "
                     "esperaba (32, 10): una puntuación por clase.")

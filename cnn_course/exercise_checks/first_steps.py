@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from .common import Wrong, as_shape, exercise, expect_number, own_code
 
 __all__ = ["check_00_1", "check_00_2", "check_00_3", "check_01_1", "check_01_2", "check_02_1",
-           "check_02_2", "check_02_3"]
+           "check_02_2", "check_02_3", "check_02_4"]
 
 
 def _fresh(seed: int) -> torch.Generator:
@@ -163,37 +163,68 @@ def check_02_2(answer) -> None:
         "Multiplica: multiplicaciones por ventana × posiciones de la salida × filtros.")
 
 
-@exercise("02.3", "una función correlacion(image, kernel) que, con bucles, aplique un núcleo "
-          "(kh, kw) a una imagen (alto, ancho), sin relleno y con avance 1",
-          "Recorre cada posición de la salida; en cada una, multiplica la ventana de la imagen "
-          "por el núcleo, elemento a elemento, y suma.",
+@exercise("02.3", "una función conv_rgb(image, weight, bias) que, con bucles, aplique los filtros "
+          "weight (F, C, kh, kw) y sus sesgos bias (F,) a una imagen (C, alto, ancho), sin relleno "
+          "y con avance 1, y devuelva (F, alto', ancho')",
+          "Como convolve, pero cada ventana tiene C canales: el filtro f multiplica la ventana de "
+          "todos los canales por weight[f], lo suma todo y le añade bias[f].",
           """
-def correlacion(image, kernel):
-    kh, kw = kernel.shape
-    out = torch.zeros(image.shape[0] - kh + 1, image.shape[1] - kw + 1)
-    for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            out[i, j] = (image[i:i + kh, j:j + kw] * kernel).sum()
+def conv_rgb(image, weight, bias):
+    n_filters, channels, kh, kw = weight.shape
+    out = torch.zeros(n_filters, image.shape[1] - kh + 1, image.shape[2] - kw + 1)
+    for f in range(n_filters):
+        for i in range(out.shape[1]):
+            for j in range(out.shape[2]):
+                out[f, i, j] = (image[:, i:i + kh, j:j + kw] * weight[f]).sum() + bias[f]
     return out
 
-respuesta_02_3 = correlacion""", code=True)
+respuesta_02_3 = conv_rgb""", code=True)
 def check_02_3(answer) -> None:
     own_code(answer, "función")
-    image = torch.randn(7, 9, generator=_fresh(23))
-    kernel = torch.randn(2, 3, generator=_fresh(24))
-    out = torch.as_tensor(answer(image.clone(), kernel.clone()), dtype=torch.float32)
-    right = F.conv2d(image[None, None], kernel[None, None])[0, 0]
-    shape = as_shape(list(out.shape))
-    if shape in ((5, 6), (6, 6), (5, 7)):
+    generator = _fresh(23)
+    image = torch.randn(3, 7, 9, generator=generator)
+    weight = torch.randn(2, 3, 2, 3, generator=generator)
+    bias = torch.randn(2, generator=generator) + 2
+    out = answer(image.clone(), weight.clone(), bias.clone())
+    out = torch.as_tensor(out, dtype=torch.float32)
+    right = F.conv2d(image[None], weight, bias)[0]
+    shape = tuple(out.shape)
+    if shape in ((2, 3, 6, 7), (2, 3, 5, 7)) or (out.ndim == 4 and shape[1] == 3):
+        raise Wrong(f"La salida es {shape}: cada filtro da un solo mapa, la suma de lo que "
+                    "saca en todos los canales de entrada.")
+    if shape in ((2, 5, 6), (2, 6, 6), (2, 5, 7)):
         raise Wrong(f"La salida es {shape}, con una fila o columna de menos: en un lado de n "
                     "píxeles caben n - k + 1 posiciones del núcleo.")
     if shape != tuple(right.shape):
-        raise Wrong(f"Con una imagen 7x9 y un núcleo 2x3 devuelve {shape}; sin relleno y con "
-                    f"avance 1 salen {tuple(right.shape)}.")
-    flipped = F.conv2d(image[None, None], kernel.flip(0, 1)[None, None])[0, 0]
-    if torch.allclose(out, flipped, atol=1e-4) and not torch.allclose(out, right, atol=1e-4):
+        raise Wrong(f"Con una imagen (3, 7, 9) y filtros (2, 3, 2, 3) devuelve {shape}; sin "
+                    f"relleno y con avance 1 salen {tuple(right.shape)}.")
+    if torch.allclose(out, F.conv2d(image[None], weight.flip(2, 3), bias)[0], atol=1e-4):
         raise Wrong("Has volteado el núcleo (la convolución de los libros de señales): las "
                     "redes convolutivas lo aplican tal cual.")
+    if torch.allclose(out, F.conv2d(image[None], weight)[0], atol=1e-4):
+        raise Wrong("Falta el sesgo: cada filtro suma su bias[f] en cada posición.")
+    if torch.allclose(out, F.conv2d(image[None, :1], weight[:, :1], bias)[0], atol=1e-4):
+        raise Wrong("Solo cuenta el primer canal: cada filtro recorre todos los canales de la "
+                    "ventana.")
     if not torch.allclose(out, right, atol=1e-4):
         raise Wrong("La forma es la buena pero los valores no: en cada posición, multiplica la "
-                    "ventana por el núcleo elemento a elemento y suma.")
+                    "ventana (todos sus canales) por el filtro elemento a elemento, suma y añade "
+                    "el sesgo.")
+
+
+@exercise("02.4", "la forma de ops.im2col(image, 3) para una imagen de Fashion-MNIST (1, 28, 28): "
+          "un núcleo 3x3, sin relleno",
+          "im2col pone cada ventana en una columna: ¿cuántos números tiene una ventana y cuántas "
+          "ventanas caben?",
+          "respuesta_02_4 = (1 * 3 * 3, 26 * 26)   # (9, 676)")
+def check_02_4(answer) -> None:
+    shape = as_shape(answer)
+    if shape == (9, 676):
+        return
+    if shape == (676, 9):
+        raise Wrong("Filas y columnas cambiadas: im2col pone una ventana en cada columna.")
+    if shape == (9, 784):
+        raise Wrong("Sin relleno no caben 28 × 28 ventanas: en un lado de 28 caben 28 − 3 + 1.")
+    if shape in ((9, 26, 26), (1, 9, 676)):
+        raise Wrong("im2col de una imagen da una matriz: (números por ventana, ventanas).")
+    raise Wrong(f"{shape} no es la forma: (números por ventana, número de ventanas).")

@@ -67,6 +67,13 @@ def check_07_3(answer) -> None:
     if trainable != 512 * 128 + 128 + 128 + 1:
         raise Wrong(f"La cabeza tiene {spanish(trainable)} pesos entrenables; una 512-128-1 "
                     f"tiene {spanish(512 * 128 + 128 + 128 + 1)}.")
+    small = torch.randn(3, 512, generator=torch.Generator().manual_seed(74))
+    with torch.no_grad():
+        p = answer(torch.cat([small, small[:1] + small[1:2], torch.zeros(1, 512)]))
+        z = torch.logit(p.double().clamp(1e-12, 1 - 1e-12)).flatten()
+    if abs(z[0] + z[1] - z[3] - z[4]) < 1e-6 * (1 + z.abs().max()):
+        raise Wrong("La cabeza es lineal de punta a punta: sin una activación entre las dos "
+                    "capas lineales, equivalen a una sola. Falta la ReLU.")
     out.sum().backward()
     if any(p.grad is None for p in answer.parameters()):
         raise Wrong("Algún parámetro de la cabeza no recibe gradiente.")
