@@ -13,6 +13,7 @@ and one Spanish feedback file per student.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -42,6 +43,7 @@ _STARTUP_SLACK = 120  # seconds for a worker to start its kernel and write its r
 _MOODLE_SUFFIX = re.compile(r"_(\d+)_assignsubmission_\w*$")
 _CHECK_NAME = re.compile(r"^check_(\d\d[a-z]?)_\w+$")
 _SKIPPED = {"__MACOSX", ".ipynb_checkpoints", "__pycache__"}
+_LIVE: set[subprocess.Popen] = set()  # running workers, killed if grading is interrupted
 
 
 class GradingError(ValueError):
@@ -208,11 +210,14 @@ def _run_job(job: _Job, root: Path, shared_data: Path, options: dict) -> Noteboo
     proc = subprocess.Popen([sys.executable, "-m", "cnn_course.tools.grade_worker",
                              str(private / "spec.json")], cwd=cwd, start_new_session=True,
                             env=spec["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _LIVE.add(proc)
     try:
         log = proc.communicate(timeout=limit)[0].decode(errors="replace")
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        _kill(proc)
         log = proc.communicate()[0].decode(errors="replace") + "\n(worker killed)"
+    finally:
+        _LIVE.discard(proc)
     run = NotebookRun(job.path, job.notebook)
     if job.nb.metadata["cnn_course"].get("version") == "curso":
         run.notes.append("Es la versión del curso con las soluciones, no la hoja repartida.")
@@ -220,6 +225,24 @@ def _run_job(job: _Job, root: Path, shared_data: Path, options: dict) -> Noteboo
     run.seconds = time.perf_counter() - start
     shutil.rmtree(folder, ignore_errors=True)
     return run
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _run_job_safely(job: _Job, root: Path, shared_data: Path, options: dict) -> NotebookRun:
+    """``_run_job``, or rows that say the grader itself failed: one notebook never stops the
+    class."""
+    try:
+        return _run_job(job, root, shared_data, options)
+    except Exception as err:
+        run = NotebookRun(job.path, job.notebook)
+        why = f"el calificador falló con este cuaderno ({type(err).__name__}: {err})"
+        run.rows = {target: (False, 0.0, why) for _, target, _ in job.targets}
+        run.notes.append(_capital(why))
+        return run
 
 
 def _collect(run: NotebookRun, job: _Job, private: Path, nonce: str, timeout: int,
@@ -383,14 +406,22 @@ def grade_class(submissions, out: Path | str, *, timeout: int = 600, jobs: int =
         try:
             shared = _prepare_shared_data(Path(root) / "compartido")
             with ThreadPoolExecutor(max_workers=jobs) as pool:
-                futures = [pool.submit(_run_job, job, Path(root), shared, options) for job in todo]
-                for done, future in enumerate(as_completed(futures), 1):
-                    run = future.result()
-                    top = sum(p for *_, p in _targets(run.notebook, instructor))
-                    progress(f"[{done}/{len(todo)}] {run.path} — cuaderno {run.notebook}: "
-                             f"{config.format_number(run.points)} de "
-                             f"{config.format_number(top)} puntos "
-                             f"({config.format_number(run.seconds, 0)} s)")
+                futures = [pool.submit(_run_job_safely, job, Path(root), shared, options)
+                           for job in todo]
+                try:
+                    for done, future in enumerate(as_completed(futures), 1):
+                        run = future.result()
+                        top = sum(p for *_, p in _targets(run.notebook, instructor))
+                        progress(f"[{done}/{len(todo)}] {run.path} — cuaderno {run.notebook}: "
+                                 f"{config.format_number(run.points)} de "
+                                 f"{config.format_number(top)} puntos "
+                                 f"({config.format_number(run.seconds, 0)} s)")
+                except BaseException:  # Ctrl+C: no worker or kernel is left running
+                    for future in futures:
+                        future.cancel()
+                    for proc in list(_LIVE):
+                        _kill(proc)
+                    raise
         finally:
             _set_writable(Path(root), True)
     runs = {id(job): future.result() for job, future in zip(todo, futures, strict=True)}
