@@ -257,10 +257,17 @@ def test_instructor_checks_file_form(tmp_path):
 
 
 def test_student_names_from_moodle_folders(tmp_path):
-    folder = tmp_path / "Ana García_12345_assignsubmission_file_"
-    folder.mkdir()
-    assert student_name(folder) == "Ana García"
+    download = tmp_path / "entregas"  # Moodle's "Descargar todas las entregas", unzipped
+    for name in ("Ana García_12345_assignsubmission_file_",
+                 "Luis Pérez_678_assignsubmission_file_"):
+        (download / name).mkdir(parents=True)
+        (download / name / "tarea.pdf").write_bytes(b"%PDF-1.4 \xff")
+    assert student_name(download / "Ana García_12345_assignsubmission_file_") == "Ana García"
     assert student_name(tmp_path / "perez_tarea3.ipynb") == "perez_tarea3"
+    summary = grade_class([download], tmp_path / "notas", progress=lambda line: None)
+    assert [name for name, _, _ in summary] == ["Ana García", "Luis Pérez"]
+    feedback = (tmp_path / "notas" / "informes" / "Luis Pérez.md").read_text()
+    assert "«tarea.pdf»: no es un cuaderno de Jupyter" in feedback
 
 
 COURSE_03 = Path(__file__).resolve().parent.parent / "notebooks" / "03_relleno_y_avance.ipynb"

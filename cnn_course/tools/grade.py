@@ -83,6 +83,17 @@ def student_name(path: Path) -> str:
     return _MOODLE_SUFFIX.sub("", path.name) if path.is_dir() else path.stem
 
 
+def _students(submissions: list[Path]) -> list[Path]:
+    """The submissions, with Moodle's unzipped download (a folder of folders named
+    ``..._assignsubmission_...``) opened into one submission per student."""
+    found = []
+    for path in submissions:
+        inside = sorted(p for p in path.iterdir() if p.is_dir()
+                        and _MOODLE_SUFFIX.search(p.name)) if path.is_dir() else []
+        found += inside or [path]
+    return found
+
+
 def _files_of(submission: Path) -> list[Path]:
     if submission.is_file():
         return [submission]
@@ -382,6 +393,7 @@ def grade_class(submissions, out: Path | str, *, timeout: int = 600, jobs: int =
     if missing:
         raise GradingError(f"no existen estas entregas: {', '.join(missing)}.")
     _check_out(out, submissions)
+    submissions = _students(submissions)
     unknown = [n for n in expect or [] if not course_exercises.exercises_of(n)]
     if unknown:
         raise GradingError(f"--expect: {', '.join(unknown)} no son cuadernos con ejercicios.")

@@ -74,7 +74,8 @@ def _grade_rows(student: StudentGrades, expected: list[str], targets: dict) -> N
         student.rows += [(notebook, target, False, 0.0, reason)
                          for _, target, _ in targets[notebook]]
     if not expected:
-        student.rows += [("", "", False, 0.0, reason) for _, reason in student.rejected]
+        student.rows += [("", "", False, 0.0, f"«{path.name}»: {reason}")
+                         for path, reason in student.rejected]
 
 
 def feedback(student: StudentGrades, maximum: float) -> str:
@@ -88,7 +89,8 @@ def feedback(student: StudentGrades, maximum: float) -> str:
         rows = [row for row in student.rows if row[0] == notebook]
         got, worth = sum(r[3] for r in rows), sum(student.worth.get(r[:2], 0.0) for r in rows)
         where = f" (fichero «{run.path.name}»)" if run else ""
-        lines += [f"## Cuaderno {notebook or '¿?'}{where}", "",
+        title = f"Cuaderno {notebook}{where}" if notebook else "Ficheros sin calificar"
+        lines += [f"## {title}", "",
                   f"{format_number(got)} de {format_number(worth)} puntos.", "",
                   "| ejercicio | resultado | puntos | comentario |", "| --- | --- | --- | --- |"]
         for _, exercise, passed, points, reason in rows:
@@ -100,9 +102,10 @@ def feedback(student: StudentGrades, maximum: float) -> str:
         lines.append("")
     if student.notes:
         lines += ["## Otros avisos", "", *(f"- {note}" for note in student.notes), ""]
-    lines += ["Tu cuaderno se ejecutó de nuevo desde cero, sin las salidas guardadas; cada "
-              "ejercicio se comprobó con las mismas comprobaciones que `comprueba`. Con "
-              "`pista(\"id\")` en el cuaderno tienes una pista de cada uno.", ""]
+    if student.runs:
+        lines += ["Tu cuaderno se ejecutó de nuevo desde cero, sin las salidas guardadas; cada "
+                  "ejercicio se comprobó con las mismas comprobaciones que `comprueba`. Con "
+                  "`pista(\"id\")` en el cuaderno tienes una pista de cada uno.", ""]
     return "\n".join(lines)
 
 
