@@ -49,11 +49,9 @@ def _points(value: float) -> str:
 def _grade_rows(student: StudentGrades, expected: list[str], targets: dict) -> None:
     """``student.rows`` and ``student.notes``: the best run of each expected notebook, or zero
     rows that say why (nothing handed in, or each file's reason)."""
-    for run in student.runs:
-        if run.notebook not in expected:
-            student.notes.append(f"«{run.path.name}» es el cuaderno {run.notebook}, que no se "
-                                 "pide: no se califica.")
-    if student.runs:
+    student.notes += [f"«{job.path.name}» es el cuaderno {job.notebook}, que no se pide: no "
+                      "se califica." for job in student.jobs if job.notebook not in expected]
+    if student.jobs:
         student.notes += [f"«{path.name}» no se calificó: {reason}."
                           for path, reason in student.rejected]
     for notebook in expected:
