@@ -67,6 +67,16 @@ def _checks() -> list[str]:
 
 IMPORT = "from cnn_course.exercises import comprueba"
 DIE = "import os\nos._exit(1)"  # the kernel ends, as on running out of memory
+READ_NONCE = """\
+import glob, json, os, sys, types  # with the grader's nonce, stand in for its private package
+for spec in glob.glob(os.path.join(os.getcwd(), "..", "*", "spec.json")):
+    name = "_cnn_course_grader_" + json.load(open(spec))["nonce"]
+    class Passed:
+        status, message = "correcto", "✔ Correcto"
+    fake = types.ModuleType(name + ".exercises")
+    fake.check_namespace = lambda id, ns: Passed()
+    sys.modules[name], sys.modules[name + ".exercises"] = types.ModuleType(name), fake
+"""
 
 
 def _class(folder: Path) -> list[Path]:
@@ -84,6 +94,7 @@ def _class(folder: Path) -> list[Path]:
         "ex.check = lambda id, answer: ex.Result(id, 'correcto', '✔ Correcto')",
         *(f"{e.answer} = 0" for e in EXERCISES_03[:3]),
         "from cnn_course.ops import output_size as respuesta_03_4",
+        READ_NONCE,
         "import os\nfrom cnn_course import config\n"
         "(config.data_dir() / 'marca.txt').write_text('x')\nopen('escrito.txt', 'w').write('x')",
         *_checks()]

@@ -91,6 +91,7 @@ def run_worker(spec_file: str | Path) -> dict:
     from nbclient.exceptions import DeadKernelError
 
     spec = json.loads(Path(spec_file).read_text())
+    Path(spec_file).unlink()  # it holds the nonce: gone before any student code runs
     nb = nbformat.read(spec["notebook"], as_version=4)
     client = NotebookClient(nb, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=True,
