@@ -13,6 +13,7 @@ and one Spanish feedback file per student.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import os
@@ -265,7 +266,7 @@ def _collect(run: NotebookRun, job: _Job, private: Path, nonce: str, timeout: in
     if results_file.is_file():
         for line in results_file.read_text(encoding="utf-8").splitlines():
             if line.startswith(nonce):
-                row = json.loads(line[len(nonce):])
+                row = ast.literal_eval(line[len(nonce):])
                 results[row["id"]] = row
     if report is None:
         run.notes.append("la calificación de este cuaderno no terminó (se superó el límite de "

@@ -20,10 +20,12 @@ _PROBE_TIMEOUT = 15  # seconds an interrupted kernel has to answer again
 # One check, run in the student's kernel after their cells: a fresh copy of the cnn_course
 # package under a private random name (a redefined `comprueba` or a patched module changes
 # nothing), the student's namespace read from the cell's own frame (not from a name they could
-# redefine), the result appended to a file outside their folder, after the nonce.
+# redefine), the result appended (as the repr of a dict of strings, which no student code can
+# change, unlike a `json` module they may have patched) to a file outside their folder, after the
+# nonce.
 _CHECK_CELL = '''\
 def _grade_{nonce}():
-    import importlib, importlib.util, json, sys
+    import importlib, importlib.util, sys
     name = "_cnn_course_grader_{nonce}"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(
@@ -51,7 +53,7 @@ def _grade_{nonce}():
         row = {{"status": "error", "message": type(err).__name__ + ": " + str(err)}}
     row["id"] = target
     with open({results!r}, "a", encoding="utf-8") as out:
-        out.write({nonce!r} + json.dumps(row, ensure_ascii=False) + "\\n")
+        out.write({nonce!r} + "%r\\n" % (row,))  # repr of built-in types: nothing to patch
 _grade_{nonce}()
 del _grade_{nonce}
 '''
