@@ -321,6 +321,42 @@ def _execute(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grade(args: argparse.Namespace) -> int:
+    from .grade import grade_class
+
+    summary = grade_class(args.submissions, args.out, timeout=args.timeout, jobs=args.jobs,
+                          checks=args.checks, full=args.full, expect=args.expect)
+    print(f"Entregas calificadas: {len(summary)}. Notas en {args.out / 'grades.csv'} y "
+          f"{args.out / 'resumen.csv'}; un informe por estudiante en {args.out / 'informes'}")
+    return 0
+
+
+def _add_grade(sub) -> None:
+    grade = sub.add_parser(
+        "grade", help="califica las entregas de una clase: ejecuta cada cuaderno de nuevo y lo "
+        "comprueba", description="Califica cuadernos entregados: cada uno se ejecuta de nuevo, "
+        "sin sus salidas guardadas, y cada ejercicio se comprueba con las comprobaciones del "
+        "curso.")
+    grade.add_argument("submissions", type=Path, nargs="+", metavar="ENTREGA",
+                       help="cuadernos o carpetas (una carpeta es un estudiante, como las "
+                       "descarga Moodle: «Ana García_12345_assignsubmission_file_»)")
+    grade.add_argument("--out", type=_check_folder_out, required=True, metavar="CARPETA",
+                       help="dónde escribir grades.csv, resumen.csv e informes/")
+    grade.add_argument("--timeout", type=_check_count, default=600, metavar="SEGUNDOS",
+                       help="límite de tiempo por cuaderno (por defecto 600)")
+    grade.add_argument("--jobs", type=_check_count, default=1, metavar="N",
+                       help="cuadernos a la vez; los hilos de la máquina se reparten entre ellos")
+    grade.add_argument("--checks", type=Path, default=None, metavar="FICHERO",
+                       help="comprobaciones propias del profesor: funciones "
+                       "check_<cuaderno>_<nombre>(ns) (ver el README)")
+    grade.add_argument("--full", action="store_true",
+                       help="ejecutar en modo completo (por defecto, modo rápido)")
+    grade.add_argument("--expect", nargs="+", default=None, metavar="CUADERNO",
+                       help="cuadernos que se piden, p. ej. 06a (por defecto, los que aparezcan "
+                       "en las entregas)")
+    grade.set_defaults(func=_grade)
+
+
 # ---------------------------------------------------------------- the parser
 def _add_train(sub) -> None:
     train = sub.add_parser("train", help="entrena el ejercicio de las diapositivas (FashionCNN, "
@@ -412,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "presentes", description="Qué hay instalado y qué datos hay.")
     info.set_defaults(func=_info)
     _add_publishing(sub)
+    _add_grade(sub)
     return parser
 
 
