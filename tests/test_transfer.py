@@ -354,7 +354,7 @@ def test_random_lite0_features_need_batchnorm_statistics(capsys):
     on images (calibrate_batchnorm) they vary from image to image."""
     torch.manual_seed(0)
     model = models.transfer_model("efficientnet_lite0", weights=None)
-    assert "random EfficientNet-Lite0 weights" in capsys.readouterr().out
+    assert "pesos aleatorios de EfficientNet-Lite0" in capsys.readouterr().out
     x = torch.randn(16, 3, 64, 64)
     with torch.no_grad():
         assert model.backbone(x).abs().max() < 1e-3
