@@ -115,7 +115,7 @@ def vgg16_transfer(weights: str | Path | None = "DEFAULT") -> nn.Module:
     be had raise ``WeightsNotFoundError`` saying how to get them.
     """
     state = vgg16_state_dict(weights)   # ImageNet's, a file's, or None (random)
-    model = _vgg16(state)
+    model = _vgg16(state, weights)
     for param in model.parameters():
         param.requires_grad = False
     model.avgpool = nn.AdaptiveAvgPool2d(output_size=(1, 1))
@@ -125,13 +125,13 @@ def vgg16_transfer(weights: str | Path | None = "DEFAULT") -> nn.Module:
     return model
 
 
-def _vgg16(state: dict[str, torch.Tensor] | None) -> nn.Module:
-    """torchvision's VGG16 with ImageNet's ``state``, else with random convolutions (as
-    torchvision draws them) and no classifier weights, about to be replaced."""
+def _vgg16(state: dict[str, torch.Tensor] | None, source) -> nn.Module:
+    """torchvision's VGG16 with ImageNet's ``state`` (from ``source``), else with random
+    convolutions (as torchvision draws them) and no classifier weights, about to be replaced."""
     with torch.device("meta"):  # no memory nor time spent on weights about to be replaced
         model = vgg16(weights=None)
     if state is not None and "classifier.6.weight" in state:
-        load_weights(model, state, "torchvision", VGG16_WEIGHTS, assign=True)
+        load_weights(model, state, source, VGG16_WEIGHTS, assign=True)
         return model
     model.features.to_empty(device="cpu")
     for layer in model.features:
