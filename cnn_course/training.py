@@ -177,7 +177,8 @@ def fit(model: nn.Module, loaders: tuple[Iterable, Iterable, Iterable], loss_fn:
     history: History = {key: [] for key in HISTORY_KEYS}
     if checkpoint is not None and Path(checkpoint).is_file():
         history = _resume(checkpoint, model, optimizer, train_loader, epochs)
-    bar = progress_bar(range(len(history["lr"]), epochs), desc="épocas")
+    done = len(history["lr"])
+    bar = progress_bar(range(done, epochs), desc="épocas", initial=done, total=epochs)
     with memory_format(model, channels_last):
         for _ in bar:
             history["lr"].append(optimizer.param_groups[0]["lr"])
