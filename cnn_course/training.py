@@ -170,7 +170,7 @@ def fit(model: nn.Module, loaders: tuple[Iterable, Iterable, Iterable], loss_fn:
     with the epoch's final weights. ``callback(history)`` runs after every epoch (e.g.
     ``plots.LivePlot()``). ``checkpoint``: a file saved after every epoch (weights, optimizer,
     history, random states); when it exists, the run resumes from it and ends as an
-    uninterrupted one would.
+    uninterrupted one would (to the last digit on a CPU).
     """
     train_loader, train_accuracy_loader, test_loader = loaders
     device = next(model.parameters()).device
