@@ -168,17 +168,18 @@ def slides_fit(model, optimizer, data, epochs: int, progress: bool = False) -> d
 
 
 def library_loaders(source: str, train_size: int | None, test_size: int | None, seed: int):
-    """``load_fashion_mnist`` and ``fashion_batches``: training batches, test batches."""
+    """``load_fashion_mnist`` and ``fashion_batches``: the slides' three loaders (training
+    batches, the training set in order, the test set)."""
     data = datasets.load_fashion_mnist(sample=source == "sample", download=False,
                                        train_size=train_size, test_size=test_size)
     return datasets.fashion_batches(data, batch_size=RECIPE["batch_size"], seed=seed)
 
 
 def library_fit(model, optimizer, loaders, epochs: int, progress: bool = False) -> dict:
-    """``training.fit`` with the slides' per-epoch evaluation of the whole training set."""
-    train_loader, test_loader = loaders
-    history = training.fit(model, train_loader, test_loader, nn.CrossEntropyLoss(), optimizer,
-                           epochs, progress=progress)
+    """``training.fit`` with the slides' per-epoch evaluation of the whole training set
+    (``loaders``: the three of ``fashion_batches``). Its bar obeys ``TQDM_DISABLE``, not
+    ``progress``."""
+    history = training.fit(model, loaders, nn.CrossEntropyLoss(), optimizer, epochs)
     return {key: history[key] for key in FIGURES + SECONDS}
 
 
@@ -204,7 +205,7 @@ def run_pipeline(pipeline: str, epochs: int = 1, seed: int = 0, threads: int | N
         fit, n_test = slides_fit, len(data[2][1])
     else:
         data = library_loaders(source, train_size, test_size, seed)
-        fit, n_test = library_fit, len(data[1].dataset)
+        fit, n_test = library_fit, len(data[2].dataset)
     setup_time = time.perf_counter() - start
     model, optimizer = new_model(seed, threads)
     result = {

@@ -48,7 +48,8 @@ def measure(backbone: str, data: images.CatsDogs, args: argparse.Namespace,
 
     loader = DataLoader(data, batch_size=args.batch_size, shuffle=True, num_workers=0)
     start = time.perf_counter()
-    training.train_one_epoch(model, loader, loss_fn, optimizer, device)
+    with training.memory_format(model):  # as fit runs it
+        training.train_one_epoch(model, loader, loss_fn, optimizer, device)
     sync()
     full_epoch = time.perf_counter() - start
 

@@ -33,7 +33,8 @@ def project_root() -> Path:
 
 
 def data_dir() -> Path:
-    """The data root: ``$CNN_COURSE_DATA`` if set, else ``<project>/data``; created on demand."""
+    """The data root: ``$CNN_COURSE_DATA`` if set, else ``<project>/data``; created on demand.
+    Notebook 07."""
     env = os.environ.get("CNN_COURSE_DATA", "").strip()
     path = Path(env).expanduser() if env else project_root() / "data"
     path.mkdir(parents=True, exist_ok=True)
@@ -49,7 +50,8 @@ def runs_dir() -> Path:
 
 def checkpoints_dir() -> Path:
     """Where notebooks save trained models: ``<data_dir>/checkpoints``, created on demand; in
-    quick mode ``checkpoints/quick``, so tests never overwrite a model trained in full."""
+    quick mode ``checkpoints/quick``, so tests never overwrite a model trained in full.
+    Notebooks 00, 04, 06b."""
     path = data_dir() / "checkpoints"
     if quick_mode():
         path = path / "quick"
@@ -58,13 +60,15 @@ def checkpoints_dir() -> Path:
 
 
 def quick_mode() -> bool:
-    """True when ``CNN_COURSE_QUICK=1``: small subsets and few epochs everywhere."""
+    """True when ``CNN_COURSE_QUICK=1``: small subsets and few epochs everywhere.
+    Notebooks 06b, 07, 08."""
     return os.environ.get("CNN_COURSE_QUICK", "").strip().lower() in _TRUE
 
 
 def get_device(prefer: str | None = None) -> torch.device:
     """The device to train on: ``prefer`` if given (``"cpu"``, ``"cuda"``, ``"mps"``; ValueError
-    if this machine lacks it), else the best available one (cuda, then mps, then cpu)."""
+    if this machine lacks it), else the best available one (cuda, then mps, then cpu).
+    Notebooks 00, 06b, 08."""
     if prefer not in (None, "", "auto"):
         available = {"cpu": True, "cuda": torch.cuda.is_available(),
                      "mps": torch.backends.mps.is_available()}
@@ -85,7 +89,8 @@ def get_device(prefer: str | None = None) -> torch.device:
 
 
 def seed_everything(seed: int = 0) -> None:
-    """Seed Python, NumPy and PyTorch so that CPU runs repeat exactly."""
+    """Seed Python, NumPy and PyTorch so that CPU runs repeat exactly.
+    Notebooks 00, 04, 05, 06, 06b, 07, 08."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -95,7 +100,8 @@ def seed_everything(seed: int = 0) -> None:
 
 def run_info() -> str:
     """One line, in Spanish, saying how this run is set up: mode, device, threads, versions,
-    date (every notebook's first cell prints it)."""
+    date (every notebook's first cell prints it). Notebooks 00, 01, 02, 03, 04, 05, 06, 06a,
+    06b, 07, 08."""
     import platform
     import time
 

@@ -60,6 +60,7 @@ def load_fashion_mnist(root: Path | None = None, *, sample: bool | None = None,
                        test_size: int | None = None, debian_dir: Path | None = None
                        ) -> FashionData:
     """Load the real Fashion-MNIST train and test sets (see ``downloads.prepare_fashion_mnist``).
+    Notebooks 00, 04, 05, 06, 06b, 08.
 
     ``sample=True`` falls back on the shipped sample when the full set is not here (no download
     tried); ``None`` does so in quick mode only, ``False`` never. ``train_size``/``test_size``
@@ -91,7 +92,7 @@ def load_fashion_mnist(root: Path | None = None, *, sample: bool | None = None,
 # ---------------------------------------------------------------- tensors and batches
 def to_tensors(dataset: VisionDataset) -> tuple[torch.Tensor, torch.Tensor]:
     """Images as one float tensor (N, 1, H, W) in [0, 1] and labels as int64: the numbers
-    ``ToTensor`` gives image by image, in one vectorised step."""
+    ``ToTensor`` gives image by image, in one vectorised step. Notebooks 00, 05, 08."""
     images = dataset.data
     if images.dtype == torch.uint8:
         images = images.float().div_(255)
@@ -102,7 +103,7 @@ def to_tensors(dataset: VisionDataset) -> tuple[torch.Tensor, torch.Tensor]:
 
 class FlattenDataset(Dataset):
     """The slides' ``Flatten_Dataset``: flattened image rows (from (N, 784), (N, 1, 28, 28) or
-    (N, 28, 28) tensors in memory) paired with labels."""
+    (N, 28, 28) tensors in memory) paired with labels. Notebook 05."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor):
         if len(images) != len(labels):
@@ -121,7 +122,7 @@ class FlattenDataset(Dataset):
 class TensorBatches:
     """Fast ``(images, labels)`` batches from tensors in memory, by slicing; ``len()`` counts
     batches like a ``DataLoader``. With ``shuffle`` each epoch draws a new permutation from a
-    generator seeded once, so runs repeat exactly."""
+    generator seeded once, so runs repeat exactly. Notebooks 05, 07, 08."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 32,
                  shuffle: bool = False, seed: int = 0, drop_last: bool = False):
@@ -149,13 +150,15 @@ class TensorBatches:
 
 
 def fashion_batches(data: FashionData, batch_size: int = 32, seed: int = 0,
-                    eval_batch_size: int = EVAL_BATCH_SIZE) -> tuple[TensorBatches, TensorBatches]:
-    """The slides' loaders as fast in-memory batches: (training batches shuffled each epoch
-    with ``seed``, test set in order for evaluation). ``fit`` evaluates the training set in
-    order itself."""
-    test_x, test_y = to_tensors(data.test)
-    return (TensorBatches(*to_tensors(data.train), batch_size, shuffle=True, seed=seed),
-            TensorBatches(test_x, test_y, eval_batch_size))
+                    eval_batch_size: int = EVAL_BATCH_SIZE
+                    ) -> tuple[TensorBatches, TensorBatches, TensorBatches]:
+    """The slides' three loaders as fast in-memory batches: ``train_loader`` (shuffled each epoch
+    with ``seed``), ``train_accuracy_loader`` (the same images in order) and ``test_loader``,
+    the last two in batches of ``eval_batch_size``. Notebooks 05, 06, 06b."""
+    train_x, train_y = to_tensors(data.train)
+    return (TensorBatches(train_x, train_y, batch_size, shuffle=True, seed=seed),
+            TensorBatches(train_x, train_y, eval_batch_size),
+            TensorBatches(*to_tensors(data.test), eval_batch_size))
 
 
 def per_class_subset(labels: torch.Tensor, per_class: int, seed: int = 0) -> torch.Tensor:

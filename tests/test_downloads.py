@@ -201,3 +201,17 @@ def test_status_lists_each_file_and_its_command(no_data):
     assert "falta (`cnn-course download fashion-mnist`)" in text
     assert "gatos y perros" in text and "`cnn-course download cats-dogs`" in text
     assert "pesos ImageNet de EfficientNet-Lite0: presente" in text  # installed with the course
+
+
+
+def test_read_state_dict_takes_a_bare_or_a_checkpoint_file_and_names_the_fix(tmp_path):
+    weights = {"w": torch.ones(2)}
+    torch.save(weights, tmp_path / "bare.pth")
+    torch.save({"model": weights, "history": {}}, tmp_path / "checkpoint.pt")
+    for name in ("bare.pth", "checkpoint.pt"):
+        assert torch.equal(downloads.read_state_dict(tmp_path / name)["w"], weights["w"])
+    torch.save([1, 2], tmp_path / "list.pth")
+    with pytest.raises(downloads.WeightsNotFoundError, match="contiene un list.*download vgg16"):
+        downloads.read_state_dict(tmp_path / "list.pth")
+    with pytest.raises(downloads.WeightsNotFoundError, match="ningún fichero de pesos"):
+        downloads.read_state_dict(tmp_path / "missing.pth")

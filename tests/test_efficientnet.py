@@ -2,6 +2,7 @@
 
 import sys
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -57,6 +58,17 @@ def test_the_packaged_weights_load_strictly(pretrained):
 
 def test_pretrained_lite0_recognises_grace_hoppers_clothes(pretrained, grace_hopper):
     assert GRACE_HOPPER_CLASSES & set(top5(pretrained, grace_hopper))
+
+
+def test_lite0_input_is_the_evaluation_preprocessing(pretrained, grace_hopper):
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        photo = np.asarray(Image.open(f).convert("RGB"))
+    ours = efficientnet.lite0_input(photo).unsqueeze(0)
+    assert ours.shape == grace_hopper.shape == (1, 3, 224, 224)
+    # PIL's and torch's antialiased resizes round differently by a grey level or so
+    assert (ours - grace_hopper).abs().mean() < 0.01
+    assert top5(pretrained, ours)[0] == top5(pretrained, grace_hopper)[0]
+    assert GRACE_HOPPER_CLASSES & set(top5(pretrained, ours))
 
 
 def test_the_same_test_fails_with_random_weights(grace_hopper):

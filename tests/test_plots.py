@@ -46,6 +46,11 @@ def test_plot_conv_steps_shows_the_slides_114_and_the_window():
     plt.close(fig)
 
 
+def test_plot_conv_steps_checks_its_pairs_as_ops_does():
+    with pytest.raises(ValueError, match="stride must be an int or a pair"):
+        plots.plot_conv_steps(IMAGE, kernel_size=3, stride=(1, 2, 3))
+
+
 def test_plot_conv_steps_stride_moves_the_window():
     fig = plots.plot_conv_steps(np.zeros((13, 13)), 5, stride=4, steps=4)
     tops = fig.axes[:4]

