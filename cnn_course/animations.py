@@ -142,7 +142,8 @@ def receptive_field(model: nn.Module, stage: str, cell: tuple[int, int],
     """The input pixels that output ``cell`` of ``stage`` depends on, as (top, left, height,
     width): the pixels with a non-zero gradient through the model's own layer geometry
     (kernel, stride, padding), each convolution with a kernel of ones and each pooling as a
-    mean, so that no weight or ReLU hides a pixel. Notebook 04."""
+    mean, so that no weight or ReLU hides a pixel (what notebook 04's receptive-field animation
+    draws)."""
     x = torch.zeros(1, 1, *size, requires_grad=True)
     y = x
     for name in FASHION_CNN_STAGES:
@@ -275,7 +276,7 @@ def _suptitle(fig: Figure, text: str) -> None:
 def animate_convolution(image, kernel, stride=1, padding=0) -> Animation:
     """The kernel sliding over a small 2D image: the padded input with the window (padding
     shaded blue, pixels no window visits hatched red), the kernel, and the output filling cell
-    by cell with the values of ``ops.conv2d_naive``. Notebooks 02 and 03."""
+    by cell with the values of ``ops.conv2d_naive``. Notebooks 02, 03."""
     image = torch.as_tensor(image)
     kernel = torch.as_tensor(kernel)
     frames = conv_frames(image, kernel, stride, padding)
@@ -298,9 +299,9 @@ def animate_convolution(image, kernel, stride=1, padding=0) -> Animation:
         top, left, h, w = frame.window
         fig.subplots_adjust(left=0.03, right=0.97, top=1 - title / height, bottom=foot / height)
         name = "entrada rellenada" if ph or pw else "entrada"
-        axes[0].set_title(f"{name} {padded.shape[0]}x{padded.shape[1]}", fontsize=10 * _scale())
-        axes[1].set_title(f"núcleo {kh}x{kw}", fontsize=10 * _scale())
-        axes[2].set_title(f"salida {out_h}x{out_w}", fontsize=10 * _scale())
+        axes[0].set_title(f"{name} {padded.shape[0]}×{padded.shape[1]}", fontsize=10 * _scale())
+        axes[1].set_title(f"núcleo {kh}×{kw}", fontsize=10 * _scale())
+        axes[2].set_title(f"salida {out_h}×{out_w}", fontsize=10 * _scale())
         _matrix(axes[0], padded, vmin, vmax)
         _shade_padding(axes[0], padded.shape, ph, pw)
         for r, c in zip(*np.nonzero(missed), strict=True):
@@ -352,8 +353,8 @@ def animate_pooling(x, kernel_size=2, stride=None) -> Animation:
         for ax, mode, title in ((axes[1], "max", "máximo"), (axes[2], "avg", "media")):
             _matrix(ax, outputs[mode], *_grey_range([vmin, vmax]))
             _window_box(ax, *fmax.cell, 1, 1)
-            ax.set_title(f"{title} {out_h}x{out_w}", fontsize=10 * _scale())
-        axes[0].set_title(f"entrada {values.shape[0]}x{values.shape[1]}", fontsize=10 * _scale())
+            ax.set_title(f"{title} {out_h}×{out_w}", fontsize=10 * _scale())
+        axes[0].set_title(f"entrada {values.shape[0]}×{values.shape[1]}", fontsize=10 * _scale())
         _suptitle(fig, f"paso {k + 1} de {len(max_frames)}: celda {fmax.cell}: máximo "
                        f"{_text(fmax.value)} (en naranja), media {_text(favg.value)}")
         images.append(_render(fig))
@@ -382,12 +383,12 @@ def animate_receptive_field(model: nn.Module, image: torch.Tensor) -> Animation:
             _window_box(axes[0], *earlier.window, colour="red" if thick else colour)
             if not thick:
                 axes[0].patches[-1].set_linewidth(1.2 * _scale())
-        axes[0].set_title(f"imagen 28x28: la celda ve {frame.window[2]}x{frame.window[3]} "
+        axes[0].set_title(f"imagen 28×28: la celda ve {frame.window[2]}×{frame.window[3]} "
                           "píxeles", fontsize=10 * _scale())
         fmap = maps[frame.stage][0, frame.channel].numpy()
         axes[1].imshow(fmap, cmap="viridis")
         _window_box(axes[1], *frame.cell, 1, 1)
-        axes[1].set_title(f"mapa de {frame.stage} ({fmap.shape[0]}x{fmap.shape[1]}), "
+        axes[1].set_title(f"mapa de {frame.stage} ({fmap.shape[0]}×{fmap.shape[1]}), "
                           f"canal {frame.channel}", fontsize=10 * _scale())
         for ax in axes:
             ax.set_xticks([])

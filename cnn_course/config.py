@@ -119,7 +119,8 @@ def format_number(value, decimals: int | str | None = None) -> str:
     ``decimals=4`` -> ``"0,9218"`` (a point between thousands, a comma before decimals).
     Integers (and integral tensors) keep no decimals unless ``decimals`` is given; other floats
     without ``decimals`` print at most 4 significant digits; ``decimals`` may also be a format
-    spec (``".3g"``). Every notebook, printed line and figure number of the library uses it."""
+    spec (``".3g"``). Every printed line and figure number of the library uses it.
+    Notebooks 00, 01, 02, 03, 04, 05, 06, 06b, 07, 08."""
     if hasattr(value, "item"):
         value = value.item()
     if decimals is None and isinstance(value, int | bool):

@@ -95,15 +95,16 @@ def check_namespace(id: str, namespace: dict) -> Result:
 
 
 def comprueba(id: str, respuesta: Any) -> Result:
-    """Check an answer and print the verdict (Spanish). Notebooks 00-08: the cell after each
-    exercise."""
+    """Check an answer and print the verdict (Spanish), in the cell after each exercise.
+    Notebooks 00, 01, 02, 03, 04, 05, 06, 06a, 06b, 07, 08."""
     result = check(id, respuesta)
     print(result)
     return replace(result, shown=True)
 
 
 def pista(id: str) -> None:
-    """Print the hint of exercise ``id``. Notebooks 00-08."""
+    """Print the hint of exercise ``id``.
+    Notebooks 00, 01, 02, 03, 04, 05, 06, 06a, 06b, 07, 08."""
     print(f"Pista {id}: {_exercise(id).hint}")
 
 
@@ -112,7 +113,7 @@ GRADED = ("06a",)   # the assignment: its solutions stay with the instructor (06
 
 def solucion(id: str) -> None:
     """Print the reference solution of exercise ``id`` (source code); the assignment's (06a)
-    only says where it is. Notebooks 00-08."""
+    only says where it is. Notebooks 00, 01, 02, 03, 04, 05, 06, 06b, 07, 08."""
     exercise = _exercise(id)
     if exercise.notebook in GRADED:
         print(f"{id} es parte de la entrega: su solución no se muestra aquí (el profesor "

@@ -39,7 +39,7 @@ def _padding(padding: Pair | str, kernel: tuple[int, int]) -> tuple[int, int]:
         if padding == "same":
             if kernel[0] % 2 == 0 or kernel[1] % 2 == 0:
                 raise ValueError(
-                    f"padding='same' necesita un núcleo impar (3x3, 5x5, 7x7, ...), no {kernel[0]}x"
+                    f"padding='same' necesita un núcleo impar (3×3, 5×5, 7×7, ...), no {kernel[0]}x"
                     f"{kernel[1]}: un núcleo par no tiene píxel central, así que el borde no se "
                     "puede repartir por igual a los dos lados. Usa un núcleo impar o da el relleno "
                     "como número.")

@@ -141,11 +141,11 @@ def compute(image: torch.Tensor, settings: PanelSettings) -> PanelResult:
     s = settings
     h, w = image.shape
     padded = image
-    pieces, formula = [f"entrada {_n(h)}x{_n(w)}"], ""
+    pieces, formula = [f"entrada {_n(h)}×{_n(w)}"], ""
     try:
         kernel = parse_kernel(s.hand) if s.kernel == "a mano" else make_kernel(s.kernel, s.size)
         kh, kw = kernel.shape
-        formula = (f"convolución {kh}x{kw}, avance {s.stride}, relleno {s.padding}: alto "
+        formula = (f"convolución {kh}×{kw}, avance {s.stride}, relleno {s.padding}: alto "
                    f"{_formula(h, kh, s.stride, s.padding)}; ancho "
                    f"{_formula(w, kw, s.stride, s.padding)}")
         if s.padding:
@@ -155,19 +155,19 @@ def compute(image: torch.Tensor, settings: PanelSettings) -> PanelResult:
                                  f"necesita menos de {min(h, w)} píxeles de relleno; usa uno "
                                  "menor o el relleno de ceros.")
             padded = F.pad(image[None, None], (s.padding,) * 4, mode=mode)[0, 0]
-            pieces.append(f"con relleno {_n(padded.shape[0])}x{_n(padded.shape[1])}")
+            pieces.append(f"con relleno {_n(padded.shape[0])}×{_n(padded.shape[1])}")
         # the library's own checks (and message) for a kernel larger than the padded image
         ops.output_size(h, kh, s.stride, s.padding)
         ops.output_size(w, kw, s.stride, s.padding)
         output = ops.conv2d_im2col(padded, kernel, stride=s.stride)
-        pieces.append(f"convolución {_n(output.shape[0])}x{_n(output.shape[1])}")
+        pieces.append(f"convolución {_n(output.shape[0])}×{_n(output.shape[1])}")
         if s.pooling != "ninguno":
             q = s.pool_size
-            formula += (f"<br>pooling {q}x{q}, avance {q}: alto "
+            formula += (f"<br>pooling {q}×{q}, avance {q}: alto "
                         f"{_formula(output.shape[0], q, q, 0)}; ancho "
                         f"{_formula(output.shape[1], q, q, 0)}")
             output = ops.pool2d(output, q, mode="max" if s.pooling == "máximo" else "avg")
-            pieces.append(f"pooling {_n(output.shape[0])}x{_n(output.shape[1])}")
+            pieces.append(f"pooling {_n(output.shape[0])}×{_n(output.shape[1])}")
     except ValueError as err:
         return PanelResult(padded, None, " → ".join(pieces) + " → —", formula,
                            f"Combinación no válida: {err}", (padded.shape[0] - h) // 2)
@@ -188,12 +188,12 @@ def draw(result: PanelResult, settings: PanelSettings, dpi: int = 80) -> bytes:
         axes[0].add_patch(mpl.patches.Rectangle(
             (p - 0.5, p - 0.5), padded.shape[1] - 2 * p, padded.shape[0] - 2 * p, fill=False,
             edgecolor="gold", linewidth=1.5 * scale))
-    axes[0].set_title(f"entrada {padded.shape[0]}x{padded.shape[1]}"
+    axes[0].set_title(f"entrada {padded.shape[0]}×{padded.shape[1]}"
                       + (f" (relleno {settings.padding_mode})" if p else ""), fontsize=11 * scale)
     if result.output is not None:
         out = result.output.numpy()
         axes[1].imshow(out, cmap="gray")
-        axes[1].set_title(f"salida {out.shape[0]}x{out.shape[1]}", fontsize=11 * scale)
+        axes[1].set_title(f"salida {out.shape[0]}×{out.shape[1]}", fontsize=11 * scale)
     else:
         axes[1].text(0.5, 0.5, "sin salida:\nla combinación no cabe", ha="center", va="center",
                      fontsize=12 * scale, color="tab:red", transform=axes[1].transAxes)
@@ -303,7 +303,7 @@ def conv_panel(image: torch.Tensor | None = None, **settings) -> None:
     grey (150x128); ``settings`` are ``PanelSettings`` fields (its first state). In a live
     Jupyter front end it shows the widgets; elsewhere a still picture of the first state, and
     says so in Spanish. Returns nothing, so that a cell ending with it prints no repr
-    (``ConvPanel(image)`` gives the object). Notebooks 02, 03 and 04."""
+    (``ConvPanel(image)`` gives the object). Notebooks 02, 03, 04."""
     from IPython.display import Image, display
 
     image = grace_hopper_gray() if image is None else torch.as_tensor(image).float()

@@ -374,7 +374,7 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
         bottom.set_xlim(-0.5 - extra_w, out_w - 0.5 + extra_w)
         bottom.set_ylim(out_h - 0.5 + extra_h, -0.5 - extra_h)
         bottom.axis("off")
-        bottom.set_title(f"salida {out_h}x{out_w}: celda ({i}, {j})", fontsize=MIN_FONT_PT)
+        bottom.set_title(f"salida {out_h}×{out_w}: celda ({i}, {j})", fontsize=MIN_FONT_PT)
     legend = [plt.Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="red", linewidth=2.5,
                             label="ventana del núcleo")]
     if ph or pw:

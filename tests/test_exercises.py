@@ -295,7 +295,7 @@ WRONG = {   # id -> [(answer, words of the intended message)]
              (nn.Sequential(nn.Linear(512, 128), nn.Linear(128, 1), nn.Sigmoid()), "ReLU")],
     "07.4": [(_freeze_all, "cabeza quedó congelada"), (_freeze_nothing, "sigue entrenable")],
     "08.1": [(73_856, "atajo")],
-    "08.2": [(_NoProjection, "1x1"), (_SlidesPadding, "k − 2"), (models.ResLayer, "biblioteca")],
+    "08.2": [(_NoProjection, "1×1"), (_SlidesPadding, "k − 2"), (models.ResLayer, "biblioteca")],
     "08.3": [(0.41 * 5, "no lo suman"), (0.41 ** 20, "20 capas")],
 }
 

@@ -28,7 +28,7 @@ def _image_size(png: bytes) -> tuple[int, int]:
 
 def test_first_state_shows_shapes_formula_and_picture(photo_panel):
     assert panels.grace_hopper_gray().shape == (150, 128)
-    assert "entrada 150x128 → con relleno 152x130 → convolución 150x128" in photo_panel.shapes.value
+    assert "entrada 150×128 → con relleno 152×130 → convolución 150×128" in photo_panel.shapes.value
     assert "⌊(150 + 2·1 − 3) / 1⌋ + 1 = 150" in photo_panel.formula.value
     assert "⌊(128 + 2·1 − 3) / 1⌋ + 1 = 128" in photo_panel.formula.value
     assert photo_panel.error.value == ""
@@ -39,15 +39,15 @@ def test_moving_the_controls_updates_everything_together(photo_panel):
     first_picture = photo_panel.picture.value
     photo_panel.controls["size"].value = 7
     photo_panel.controls["stride"].value = 2
-    assert "convolución 73x62" in photo_panel.shapes.value
+    assert "convolución 73×62" in photo_panel.shapes.value
     assert "⌊(150 + 2·1 − 7) / 2⌋ + 1 = 73" in photo_panel.formula.value
     assert photo_panel.picture.value != first_picture
     photo_panel.controls["pooling"].value = "máximo"
-    assert photo_panel.shapes.value.endswith("pooling 36x31")
+    assert photo_panel.shapes.value.endswith("pooling 36×31")
     assert "⌊(73 + 2·0 − 2) / 2⌋ + 1 = 36" in photo_panel.formula.value
     photo_panel.controls["padding"].value = 0
     assert "con relleno" not in photo_panel.shapes.value
-    assert "convolución 72x61" in photo_panel.shapes.value
+    assert "convolución 72×61" in photo_panel.shapes.value
 
 
 @pytest.mark.parametrize("kernel", ["bordes", "desenfoque", "enfoque"])
@@ -77,7 +77,7 @@ def test_kernels_by_name():
 def test_an_invalid_combination_shows_the_library_message_in_the_panel():
     garment = torch.rand(28, 28)
     panel = panels.ConvPanel(garment, panels.PanelSettings(size=9, padding=0, stride=8))
-    assert "convolución 3x3" in panel.shapes.value and panel.error.value == ""
+    assert "convolución 3×3" in panel.shapes.value and panel.error.value == ""
     panel.controls["pooling"].value = "media"
     panel.controls["pool_size"].value = 4            # a 4x4 window on a 3x3 map
     with pytest.raises(ValueError) as library:
@@ -87,14 +87,14 @@ def test_an_invalid_combination_shows_the_library_message_in_the_panel():
     assert "no cabe" in panel.formula.value and panel.shapes.value.endswith("—")
     assert _image_size(panel.picture.value)[0] > 300     # still a picture, no traceback
     panel.controls["pool_size"].value = 2
-    assert panel.error.value == "" and panel.shapes.value.endswith("pooling 1x1")
+    assert panel.error.value == "" and panel.shapes.value.endswith("pooling 1×1")
 
 
 def test_a_kernel_typed_by_hand_and_its_mistakes():
     panel = panels.ConvPanel(torch.rand(28, 28))
     panel.controls["kernel"].value = "a mano"
     assert panel.controls["size"].disabled and not panel.controls["hand"].disabled
-    assert "convolución 28x28" in panel.shapes.value         # the 3x3 of the slides, relleno 1
+    assert "convolución 28×28" in panel.shapes.value         # the 3×3 of the slides, relleno 1
     panel.controls["hand"].value = "1 2\n3"
     assert "no es rectangular" in panel.error.value
     panel.controls["hand"].value = "1 x"

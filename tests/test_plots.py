@@ -42,12 +42,12 @@ def test_plot_conv_steps_shows_the_slides_114_and_the_window():
     assert (window.get_x(), window.get_y()) == (0.5, 0.5)     # step 7: row 1, column 1
     assert (window.get_width(), window.get_height()) == (3, 3)
     assert "fila 1, columna 1" in top_second.get_title()    # figure text is Spanish
-    assert bottom_first.get_title() == "salida 5x5: celda (0, 0)"
+    assert bottom_first.get_title() == "salida 5×5: celda (0, 0)"
     plt.close(fig)
 
 
 def test_plot_conv_steps_checks_its_pairs_as_ops_does():
-    with pytest.raises(ValueError, match="stride must be an int or a pair"):
+    with pytest.raises(ValueError, match="stride tiene que ser un entero o un par"):
         plots.plot_conv_steps(IMAGE, kernel_size=3, stride=(1, 2, 3))
 
 
@@ -56,7 +56,7 @@ def test_plot_conv_steps_stride_moves_the_window():
     tops = fig.axes[:4]
     assert [p.patches[-1].get_x() + 0.5 for p in tops] == [0, 4, 8, 0]
     assert [p.patches[-1].get_y() + 0.5 for p in tops] == [0, 0, 0, 4]
-    assert "3x3" in fig.axes[4].get_title()
+    assert "3×3" in fig.axes[4].get_title()
     plt.close(fig)
 
 

@@ -26,7 +26,7 @@ CURVES = {"train_loss": "la pérdida de entrenamiento", "test_loss": "la pérdid
 
 @exercise("06a.1", "tu clase Network (la clase, no un objeto): CNN(1,16) + CNN(16,32) + "
           "MaxPool(2) + CNN(32,64) + CNN(64,128) + MaxPool(2) + MLP(¿?, 128, 10)",
-          "Convoluciones 3x3 sin relleno, max pooling 2x2 y LeakyReLU; la salida son las 10 "
+          "Convoluciones 3×3 sin relleno, max pooling 2×2 y LeakyReLU; la salida son las 10 "
           "puntuaciones, sin softmax (la entropía cruzada ya la aplica). El cuaderno 06 escribe "
           "esta red.",
           """
@@ -62,7 +62,7 @@ def check_06a_1(answer) -> None:
         raise Wrong(f"Los canales de las convoluciones van {channels}; el enunciado pide "
                     "1 → 16 → 32 → 64 → 128.")
     if any(c.kernel_size != (3, 3) for c in convs):
-        raise Wrong("Las convoluciones son 3x3.")
+        raise Wrong("Las convoluciones son 3×3.")
     linears = [m for m in network.modules() if isinstance(m, nn.Linear)]
     if not linears:
         raise Wrong("Falta el MLP del final (capas nn.Linear).")

@@ -15,7 +15,7 @@ def _fresh(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-@exercise("00.1", "el número de bytes de una bandeja de 32 imágenes en color de 224x224 en float32",
+@exercise("00.1", "el número de bytes de una bandeja de 32 imágenes en color de 224×224 en float32",
           "Cuenta los números de la bandeja (bandeja × canales × alto × ancho) y multiplica por "
           "lo que ocupa cada uno en float32.",
           "respuesta_00_1 = 32 * 3 * 224 * 224 * 4   # 19.267.584 bytes, unos 19,3 MB")
@@ -30,7 +30,7 @@ def check_00_1(answer) -> None:
         "Multiplica bandeja × canales × alto × ancho × bytes por número.")
 
 
-@exercise("00.2", "la posición (desde 0) del píxel de la fila 5, columna 7 en la imagen de 28x28 "
+@exercise("00.2", "la posición (desde 0) del píxel de la fila 5, columna 7 en la imagen de 28×28 "
           "aplanada",
           "Al aplanar, las filas se ponen una tras otra: ¿cuántos píxeles hay delante de la "
           "fila 5?",
@@ -105,7 +105,7 @@ def check_01_1(answer) -> None:
 
 
 @exercise("01.2", "cuántos números tiene un vídeo de 2 muestras, 30 fotogramas, 3 canales y "
-          "112x112 píxeles",
+          "112×112 píxeles",
           "Un vídeo es un tensor de 5 dimensiones; cuenta sus elementos.",
           "respuesta_01_2 = 2 * 30 * 3 * 112 * 112   # 2.257.920")
 def check_01_2(answer) -> None:
@@ -118,7 +118,7 @@ def check_01_2(answer) -> None:
         "Multiplica las cinco dimensiones del tensor del vídeo.")
 
 
-@exercise("02.1", "un núcleo 3x3 (lista, array o tensor) que detecte los bordes horizontales",
+@exercise("02.1", "un núcleo 3×3 (lista, array o tensor) que detecte los bordes horizontales",
           "Un borde horizontal es un cambio de arriba abajo; en una zona lisa el núcleo debe dar "
           "0. Mira el núcleo de bordes verticales del cuaderno.",
           """
@@ -129,7 +129,7 @@ def check_02_1(answer) -> None:
     kernel = torch.as_tensor(answer.tolist() if hasattr(answer, "tolist") else answer,
                              dtype=torch.float64)
     if kernel.numel() != 9:
-        raise Wrong(f"El núcleo tiene forma {tuple(kernel.shape)}; se esperaba 3x3.")
+        raise Wrong(f"El núcleo tiene forma {tuple(kernel.shape)}; se esperaba 3×3.")
     kernel = kernel.reshape(1, 1, 3, 3)
     low, high = torch.rand(2, generator=_fresh(21), dtype=torch.float64).sort().values
     flat = torch.full((1, 1, 8, 9), float(low), dtype=torch.float64)
@@ -148,18 +148,18 @@ def check_02_1(answer) -> None:
         raise Wrong("Tu núcleo apenas responde a un borde horizontal.")
 
 
-@exercise("02.2", "cuántas multiplicaciones hace la convolución de la foto (3x600x512) con 2 "
-          "filtros 3x3 y padding=1",
+@exercise("02.2", "cuántas multiplicaciones hace la convolución de la foto (3×600×512) con 2 "
+          "filtros 3×3 y padding=1",
           "Cuenta las multiplicaciones de una posición de la ventana (en todos los canales), "
           "las posiciones de la salida y los filtros.",
           "respuesta_02_2 = 3 * 3 * 3 * 600 * 512 * 2   # 16.588.800")
 def check_02_2(answer) -> None:
     window, cells, filters = 27, 600 * 512, 2
     expect_number(answer, window * cells * filters, [
-        (9 * cells * filters, "Cada ventana recorre los 3 canales: 3x3 en cada uno."),
+        (9 * cells * filters, "Cada ventana recorre los 3 canales: 3×3 en cada uno."),
         (window * cells, "Hay 2 filtros, y cada uno recorre la imagen entera."),
         (9 * cells, "Faltan los 3 canales de cada ventana y los 2 filtros."),
-        (window * 598 * 510 * filters, "Con padding=1 la salida conserva el tamaño: 600x512.")],
+        (window * 598 * 510 * filters, "Con padding=1 la salida conserva el tamaño: 600×512.")],
         "Multiplica: multiplicaciones por ventana × posiciones de la salida × filtros.")
 
 
@@ -213,7 +213,7 @@ def check_02_3(answer) -> None:
 
 
 @exercise("02.4", "la forma de ops.im2col(image, 3) para una imagen de Fashion-MNIST (1, 28, 28): "
-          "un núcleo 3x3, sin relleno",
+          "un núcleo 3×3, sin relleno",
           "im2col pone cada ventana en una columna: ¿cuántos números tiene una ventana y cuántas "
           "ventanas caben?",
           "respuesta_02_4 = (1 * 3 * 3, 26 * 26)   # (9, 676)")

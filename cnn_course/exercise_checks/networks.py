@@ -115,19 +115,19 @@ def check_05_3(answer) -> None:
 FLATTEN_MISTAKES = [
     (128, "Faltan el alto y el ancho de los mapas: la capa lineal recibe canales × alto × "
           "ancho valores."),
-    (7 * 7 * 128, "Eso sería con relleno: las convoluciones 3x3 de la red no tienen relleno y "
+    (7 * 7 * 128, "Eso sería con relleno: las convoluciones 3×3 de la red no tienen relleno y "
                   "cada una quita 2 píxeles."),
     (12 * 12 * 128, "Hay dos poolings, no uno."),
     (8 * 8 * 128, "Te falta el segundo pooling, que divide el lado entre 2."),
-    (5 * 5 * 128, "Cada convolución 3x3 sin relleno quita 2 píxeles (1 por lado): revisa las "
+    (5 * 5 * 128, "Cada convolución 3×3 sin relleno quita 2 píxeles (1 por lado): revisa las "
                   "cuatro."),
-    (3 * 3 * 128, "El pooling 2x2 divide el lado entre 2; revisa el orden de las capas."),
+    (3 * 3 * 128, "El pooling 2×2 divide el lado entre 2; revisa el orden de las capas."),
 ]
 
 
 @exercise("06.1", "el «¿?» de la red: cuántos valores recibe la primera capa lineal",
-          "Sigue la forma de una imagen 28x28 capa a capa: cada convolución 3x3 sin relleno y "
-          "cada pooling 2x2; al final, canales × alto × ancho.",
+          "Sigue la forma de una imagen 28×28 capa a capa: cada convolución 3×3 sin relleno y "
+          "cada pooling 2×2; al final, canales × alto × ancho.",
           "respuesta_06_1 = 4 * 4 * 128   # 28 → 26 → 24 → 12 → 10 → 8 → 4; 2.048")
 def check_06_1(answer) -> None:
     expect_number(answer, 2048, FLATTEN_MISTAKES,
@@ -136,7 +136,7 @@ def check_06_1(answer) -> None:
 
 
 @exercise("06.2", "cuántos parámetros tiene conv2 (16 canales de entrada, 32 de salida, núcleo "
-          "3x3)",
+          "3×3)",
           "Pesos: filtros × canales de entrada × alto × ancho del núcleo; y un sesgo por filtro.",
           "respuesta_06_2 = 32 * 16 * 3 * 3 + 32   # 4.640")
 def check_06_2(answer) -> None:

@@ -13,22 +13,22 @@ __all__ = ["check_03_1", "check_03_2", "check_03_3", "check_03_4", "check_04_1",
 FORMULA = "⌊(n + 2P − k) / S⌋ + 1"
 
 
-@exercise("03.1", "el tamaño de salida de una imagen 32x32 con un núcleo 5x5, sin relleno y "
+@exercise("03.1", "el tamaño de salida de una imagen 32×32 con un núcleo 5×5, sin relleno y "
           "avance 1 (la primera capa de LeNet)",
           f"La fórmula del cuaderno: {FORMULA}.",
-          "respuesta_03_1 = (32 - 5) // 1 + 1   # 28, es decir, 28x28")
+          "respuesta_03_1 = (32 - 5) // 1 + 1   # 28, es decir, 28×28")
 def check_03_1(answer) -> None:
     expect_number(answer, 28, [
         (27, "Te falta el +1: la primera posición del núcleo también cuenta."),
-        (32, "Sin relleno la imagen encoge: el núcleo 5x5 no cabe centrado en los bordes."),
-        (24, "Has quitado 8 píxeles; un núcleo 5x5 sin relleno quita k − 1 = 4.")],
+        (32, "Sin relleno la imagen encoge: el núcleo 5×5 no cabe centrado en los bordes."),
+        (24, "Has quitado 8 píxeles; un núcleo 5×5 sin relleno quita k − 1 = 4.")],
         f"Aplica {FORMULA} con n = 32, k = 5, P = 0, S = 1.")
 
 
-@exercise("03.2", "el tamaño de salida de una imagen 227x227 con un núcleo 11x11, avance 4 y sin "
+@exercise("03.2", "el tamaño de salida de una imagen 227×227 con un núcleo 11×11, avance 4 y sin "
           "relleno (la primera capa de AlexNet)",
           f"La fórmula del cuaderno: {FORMULA}; el avance divide.",
-          "respuesta_03_2 = (227 - 11) // 4 + 1   # 55, es decir, 55x55")
+          "respuesta_03_2 = (227 - 11) // 4 + 1   # 55, es decir, 55×55")
 def check_03_2(answer) -> None:
     expect_number(answer, 55, [
         (217, "Has olvidado el avance: el núcleo salta de 4 en 4 píxeles."),
@@ -40,7 +40,7 @@ def check_03_2(answer) -> None:
         f"Aplica {FORMULA} con n = 227, k = 11, P = 0, S = 4.")
 
 
-@exercise("03.3", "el relleno P (por lado) que conserva el tamaño 28x28 con un núcleo 7x7 y "
+@exercise("03.3", "el relleno P (por lado) que conserva el tamaño 28×28 con un núcleo 7×7 y "
           "avance 1",
           "Un núcleo k x k sin relleno quita k − 1 píxeles; el relleno los devuelve, repartidos "
           "entre los dos lados.",
@@ -49,7 +49,7 @@ def check_03_3(answer) -> None:
     expect_number(answer, 3, [
         (6, "Ese es el relleno de los dos lados juntos; P es lo que se añade en cada lado."),
         (7, "Con P = 7 la salida crece: (28 + 14 − 7) + 1 = 36."),
-        (0, "Sin relleno, un núcleo 7x7 deja una salida de 22x22."),
+        (0, "Sin relleno, un núcleo 7×7 deja una salida de 22×22."),
         (5, "La fórmula 'k − 2' de las transparencias solo vale para k = 3.")],
         f"Busca P con {FORMULA} = 28 para n = 28, k = 7, S = 1.")
 
@@ -91,7 +91,7 @@ def check_03_4(answer) -> None:
                         "salida.")
 
 
-@exercise("04.1", "el tamaño de salida de un max pooling 3x3 con avance 3 sobre un mapa de 28x28",
+@exercise("04.1", "el tamaño de salida de un max pooling 3×3 con avance 3 sobre un mapa de 28×28",
           f"El pooling sigue la misma fórmula que la convolución: {FORMULA}.",
           "respuesta_04_1 = (28 - 3) // 3 + 1   # 9: cubre 27 filas y se pierde la última")
 def check_04_1(answer) -> None:
@@ -103,9 +103,9 @@ def check_04_1(answer) -> None:
         f"Aplica {FORMULA} con n = 28, k = 3, P = 0, S = 3.")
 
 
-@exercise("04.2", "una función max_pool(x) que haga, sin usar la de PyTorch, el max pooling 2x2 "
+@exercise("04.2", "una función max_pool(x) que haga, sin usar la de PyTorch, el max pooling 2×2 "
           "con avance 2 de un tensor (N, C, alto, ancho)",
-          "Cada canal de cada imagen se reduce por separado; cada ventana 2x2 da su máximo. Con "
+          "Cada canal de cada imagen se reduce por separado; cada ventana 2×2 da su máximo. Con "
           "alto o ancho impar, la última fila o columna se pierde.",
           """
 def max_pool(x):
@@ -136,17 +136,17 @@ def check_04_2(answer) -> None:
                         "máximo.")
         if not torch.allclose(out, right, atol=1e-6):
             raise Wrong("La forma es la buena, pero los valores no son el máximo de cada ventana "
-                        "2x2 (¿ventanas solapadas, o filas y columnas mezcladas?).")
+                        "2×2 (¿ventanas solapadas, o filas y columnas mezcladas?).")
 
 
 @exercise("04.3", "cuántos parámetros tiene la primera convolución de VGG-16 (3 canales de "
-          "entrada, 64 de salida, núcleo 3x3)",
+          "entrada, 64 de salida, núcleo 3×3)",
           "Cada filtro tiene un peso por canal de entrada y posición del núcleo, más un sesgo.",
           "respuesta_04_3 = 64 * 3 * 3 * 3 + 64   # 1.792")
 def check_04_3(answer) -> None:
     expect_number(answer, 1792, [
         (1728, "¿Y los sesgos? Cada filtro tiene uno."),
-        (640, "Cada filtro recorre los 3 canales de entrada: 3x3 pesos en cada uno."),
+        (640, "Cada filtro recorre los 3 canales de entrada: 3×3 pesos en cada uno."),
         (576, "Cada filtro recorre los 3 canales de entrada, y tiene un sesgo."),
         (1731, "Hay un sesgo por filtro de salida (64), no por canal de entrada.")],
         "Cuenta filtros × (canales de entrada × alto × ancho del núcleo) + sesgos.")

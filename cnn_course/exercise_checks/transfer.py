@@ -26,8 +26,8 @@ def check_07_1(answer) -> None:
 
 
 @exercise("07.2", "cuántas entradas tendría la primera capa lineal de la VGG16, sin "
-          "AdaptiveAvgPool2d((1, 1)), con imágenes de 224x224",
-          "La VGG16 tiene 5 max poolings 2x2 y su último bloque da 512 canales; sin el promedio "
+          "AdaptiveAvgPool2d((1, 1)), con imágenes de 224×224",
+          "La VGG16 tiene 5 max poolings 2×2 y su último bloque da 512 canales; sin el promedio "
           "adaptativo, la capa lineal recibe el mapa entero.",
           "respuesta_07_2 = 512 * 7 * 7   # 25.088: 224 / 2⁵ = 7")
 def check_07_2(answer) -> None:
@@ -130,11 +130,11 @@ def check_07_4(answer) -> None:
           "respuesta_08_1 = (128 * 64 * 3 * 3 + 128) + (128 * 64 + 128)   # 82.176")
 def check_08_1(answer) -> None:
     expect_number(answer, 82_176, [
-        (73_856, "¿Y el atajo? Con 64 → 128 canales es una convolución 1x1, con sus pesos y "
+        (73_856, "¿Y el atajo? Con 64 → 128 canales es una convolución 1×1, con sus pesos y "
                  "sesgos."),
-        (8_320, "Eso es solo el atajo; falta la convolución 3x3."),
+        (8_320, "Eso es solo el atajo; falta la convolución 3×3."),
         (73_728 + 8_192, "¿Y los sesgos? Cada convolución tiene uno por canal de salida.")],
-        "Cuenta la convolución 3x3 y la del atajo, con sus sesgos.")
+        "Cuenta la convolución 3×3 y la del atajo, con sus sesgos.")
 
 
 @exercise("08.2", "tu clase ResLayer(ni, no, kernel_size, stride=1) que funcione también con "
@@ -162,9 +162,9 @@ def check_08_2(answer) -> None:
         raise Wrong("Se espera tu clase ResLayer, una subclase de nn.Module.")
     generator = torch.Generator().manual_seed(82)
     cases = [(16, 32, 3, 1, "ni != no", "el atajo debe llevar x de ni a no canales "
-              "(una convolución 1x1)"),
-             (12, 12, 5, 1, "un núcleo 5x5", "con núcleo 5 el tamaño cambia; el relleno "
-              "k − 2 de las transparencias solo conserva el tamaño con 3x3"),
+              "(una convolución 1×1)"),
+             (12, 12, 5, 1, "un núcleo 5×5", "con núcleo 5 el tamaño cambia; el relleno "
+              "k − 2 de las transparencias solo conserva el tamaño con 3×3"),
              (8, 12, 3, 2, "avance 2", "con avance 2 el atajo también debe saltar de 2 en 2")]
     for ni, no, k, stride, case, why in cases:
         layer = answer(ni, no, k, stride=stride)

@@ -410,11 +410,13 @@ def _run_sphinx(source: Path, built: Path, doctrees: Path,
     """Build HTML with Sphinx, quietly; raise SiteBuildError with its message on failure."""
     from sphinx.application import Sphinx
     from sphinx.errors import SphinxError
+    from sphinx.util.docutils import docutils_namespace
 
-    try:
-        app = Sphinx(str(source), str(source), str(built), str(doctrees), "html",
-                     status=None, warning=warnings or io.StringIO(), freshenv=True)
-        app.build()
+    try:   # docutils_namespace: a second build in the same process registers nothing twice
+        with docutils_namespace():
+            app = Sphinx(str(source), str(source), str(built), str(doctrees), "html",
+                         status=None, warning=warnings or io.StringIO(), freshenv=True)
+            app.build()
     except SphinxError as err:
         raise SiteBuildError(f"Sphinx no pudo construir el sitio: {err}") from err
     if app.statuscode:
