@@ -6,10 +6,10 @@ flows: ``config`` (data folder, quick mode, device, seeding, the number format) 
 ``datasets`` (Fashion-MNIST as tensors) and ``images`` (image files, ``CatsDogs``) ->
 ``efficientnet`` (the Lite0 network) -> ``models`` -> ``training`` -> ``plots``; ``ops``
 (from-scratch convolution and pooling) stands alone; ``animations`` and ``panels`` (the class
-demos of notebooks 02-04) draw on ``ops``; ``exercises`` (with its checks in
-``exercise_checks/``) answers every notebook's exercises. ``tools/`` holds what a student
-never needs: the ``cnn-course`` command (``tools.cli``), the site and handouts, ``execute``,
-grading; no lesson module imports it.
+demos of notebooks 02-04) draw on ``ops``; ``memory`` measures what notebook 05 shows;
+``exercises`` (with its checks in ``exercise_checks/``) answers every notebook's exercises.
+``tools/`` holds what a student never needs: the ``cnn-course`` command (``tools.cli``), the
+site and handouts, ``execute``, grading; no lesson module imports it.
 
 Reading list, in the course's order: each notebook, then each module it uses and the names it
 takes from it (tests/test_reading_list.py keeps this list equal to what the notebooks use).
@@ -60,7 +60,8 @@ takes from it (tests/test_reading_list.py keeps this list equal to what the note
     datasets      fashion_batches, FASHION_CLASSES_ES, FlattenDataset, load_fashion_mnist,
                   TensorBatches, to_tensors
     models        FashionCNN
-    training      evaluate, EXERCISE, peak_extra_bytes, train_one_epoch
+    training      evaluate, EXERCISE, train_one_epoch
+    memory        peak_extra_bytes
     plots         show_images
     exercises     comprueba, pista, solucion
 

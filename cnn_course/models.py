@@ -15,11 +15,9 @@ from .downloads import LITE0_PACKAGE, VGG16_FILE, lite0_state_dict, load_weights
 from .efficientnet import LITE0_FEATURES, LITE0_MEAN, LITE0_STD, EfficientNetLite0
 from .images import IMAGENET_MEAN, IMAGENET_STD
 
-__all__ = [
-    "TRANSFER_BACKBONES", "FashionCNN", "FashionResNet", "Lite0Backbone", "MLP", "ResLayer",
-    "TransferModel", "count_parameters", "deep_stack", "slides_head", "small_cnn",
-    "transfer_model", "vgg16_parts", "vgg16_transfer",
-]
+__all__ = ["TRANSFER_BACKBONES", "FashionCNN", "FashionResNet", "Lite0Backbone", "MLP", "ResLayer",
+           "TransferModel", "count_parameters", "deep_stack", "slides_head", "small_cnn",
+           "transfer_model", "vgg16_parts", "vgg16_transfer"]
 TRANSFER_BACKBONES = ("vgg16", "efficientnet_lite0")
 
 

@@ -14,8 +14,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["as_pair", "conv2d_im2col", "conv2d_naive", "im2col", "output_size", "pad2d",
-           "pool2d"]
+__all__ = ["as_pair", "conv2d_im2col", "conv2d_naive", "im2col", "output_size", "pad2d", "pool2d"]
 
 Pair = int | tuple[int, int]
 
@@ -39,7 +38,7 @@ def _padding(padding: Pair | str, kernel: tuple[int, int]) -> tuple[int, int]:
         if padding == "same":
             if kernel[0] % 2 == 0 or kernel[1] % 2 == 0:
                 raise ValueError(
-                    f"padding='same' necesita un núcleo impar (3×3, 5×5, 7×7, ...), no {kernel[0]}x"
+                    f"padding='same' necesita un núcleo impar (3×3, 5×5, 7×7, ...), no {kernel[0]}×"
                     f"{kernel[1]}: un núcleo par no tiene píxel central, así que el borde no se "
                     "puede repartir por igual a los dos lados. Usa un núcleo impar o da el relleno "
                     "como número.")

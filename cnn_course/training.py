@@ -1,20 +1,14 @@
 """The slides' loop (train one epoch, evaluate), ``fit`` -> history (resumable from a file), the
 exercise's recipe, step-by-step records, ``predict``, batch-norm calibration, accuracy against the
-number of labels, checkpoints.
-
-Multi-class models (logits + ``CrossEntropyLoss``) and binary ones (sigmoid (N, 1) + ``BCELoss``)
-both work; losses must average over the batch, and every figure is weighted by batch size, so it
-equals one pass over the whole set. ``fit`` runs the model in the ``channels_last`` layout, faster
-on a CPU, and puts it back in NCHW after (same numbers up to float rounding;
-``channels_last=False`` gives the plain path).
+number of labels, checkpoints. Every figure is weighted by batch size (one pass over the whole
+set), for multi-class (logits + ``CrossEntropyLoss``) and binary (sigmoid + ``BCELoss``) models;
+``fit`` runs in the ``channels_last`` layout, faster on a CPU (``channels_last=False``: NCHW).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -32,7 +26,7 @@ from .downloads import atomic_write
 __all__ = [
     "EXERCISE", "HISTORY_KEYS", "History", "Recipe", "accuracy_vs_labels", "calibrate_batchnorm",
     "evaluate", "fit", "load_checkpoint", "memory_format", "predict", "progress_bar",
-    "peak_extra_bytes", "save_checkpoint", "save_history", "train_one_epoch", "train_steps",
+    "save_checkpoint", "save_history", "train_one_epoch", "train_steps",
     "train_with_recipe"]
 
 Device = torch.device | str | None
@@ -369,36 +363,3 @@ def save_history(history: History, path: str | Path) -> Path:
     with atomic_write(path) as tmp:
         tmp.write_text(json.dumps(history, indent=2))
     return path
-
-
-# What peak_extra_bytes runs in a fresh Python: evaluate n random images with FashionCNN and print
-# how much that raised the process's peak resident memory (Linux's VmHWM, in KiB).
-_PEAK_CHILD = """
-import sys, torch
-from pathlib import Path
-from cnn_course import models, training
-def peak():
-    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
-    return int(fields["VmHWM"].split()[0]) * 1024
-n, size = int(sys.argv[1]), int(sys.argv[2])
-torch.manual_seed(0)
-images, labels = torch.rand(n, 1, 28, 28), torch.randint(0, 10, (n,))
-model, loss_fn = models.FashionCNN(), torch.nn.CrossEntropyLoss()
-training.evaluate(model, [(images[:8], labels[:8])], loss_fn)      # warm-up: allocator, kernels
-before = peak()
-training.evaluate(model, [(images[i:i + size], labels[i:i + size]) for i in range(0, n, size)],
-                  loss_fn)
-print(peak() - before)
-"""
-
-
-def peak_extra_bytes(n: int, batch_size: int) -> int | None:
-    """Bytes that evaluating ``n`` random 28x28 images with ``FashionCNN`` in batches of
-    ``batch_size`` adds to the peak memory of a fresh Python process (a fresh one, so the memory
-    the caller already holds does not hide the peak). Reads Linux's ``/proc/self/status``; None
-    where there is none (Windows, macOS). Notebook 05."""
-    if not Path("/proc/self/status").exists():
-        return None
-    result = subprocess.run([sys.executable, "-c", _PEAK_CHILD, str(n), str(batch_size)],
-                            capture_output=True, text=True, check=True)
-    return int(result.stdout.split()[-1])

@@ -13,7 +13,7 @@ import cnn_course
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 LESSONS = ("config", "downloads", "ops", "datasets", "images", "efficientnet", "models",
-           "training", "plots", "animations", "panels", "exercises")
+           "training", "memory", "plots", "animations", "panels", "exercises")
 
 
 def used_names(path: Path) -> dict[str, set[str]]:
