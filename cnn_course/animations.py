@@ -93,7 +93,7 @@ class Animation:
                 {"image/png": {"width": width}})
 
 
-def _encode_apng(images: list[Image.Image], durations: list[int], colors: int = 128) -> bytes:
+def _encode_apng(images: list[Image.Image], durations: list[int], colors: int = 256) -> bytes:
     """An animated PNG of ``images`` (milliseconds per frame in ``durations``), quantised to
     one shared palette; Pillow stores each frame as the rectangle that changed."""
     sample = images[:: max(1, len(images) // 8)]
