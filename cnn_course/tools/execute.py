@@ -31,11 +31,13 @@ _STORED_RUN_SET = {"TQDM_DISABLE": "1"}
 def execute_notebook(path: Path | str, timeout: int | None = None) -> Path:
     """Run notebook ``path`` top to bottom and store its outputs in place, the file replaced
     only once the whole run succeeded (else nbclient's CellExecutionError). The kernel starts in
-    the notebook's folder with quick mode and ``MPLBACKEND`` unset and progress bars off."""
+    the notebook's folder with quick mode and ``MPLBACKEND`` unset and progress bars off; widget
+    state saved by an earlier run is dropped."""
     from nbclient import NotebookClient
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("widgets", None)   # an earlier run's widget state: nothing of it is shown
     env = {k: v for k, v in os.environ.items() if k not in _STORED_RUN_UNSET} | _STORED_RUN_SET
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
