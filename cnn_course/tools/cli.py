@@ -134,23 +134,24 @@ def _check_folder_out(value: str) -> Path:
     return path
 
 
+def _existing(value: str, folder: bool, example: str) -> Path:
+    """An existing folder (``folder``) or file, else a one-line error naming ``example``."""
+    path = Path(value).expanduser()
+    if not (path.is_dir() if folder else path.is_file()):
+        what = "no existe" if not path.exists() else ("es un archivo" if folder else
+                                                        "es una carpeta")
+        raise argparse.ArgumentTypeError(f"{value} {what}; indica {example}")
+    return path
+
+
 def _check_folder_in(value: str) -> Path:
     """An existing folder to read from."""
-    path = Path(value).expanduser()
-    if not path.is_dir():
-        what = "es un archivo" if path.exists() else "no existe"
-        raise argparse.ArgumentTypeError(
-            f"{value} {what}; indica una carpeta que exista, por ejemplo notebooks/")
-    return path
+    return _existing(value, True, "una carpeta que exista, por ejemplo notebooks/")
 
 
 def _check_notebook(value: str) -> Path:
     """An existing ``.ipynb`` file."""
-    path = Path(value).expanduser()
-    if not path.is_file():
-        what = "es una carpeta" if path.is_dir() else "no existe"
-        raise argparse.ArgumentTypeError(
-            f"{value} {what}; indica un cuaderno .ipynb, por ejemplo notebooks/00_*.ipynb")
+    path = _existing(value, False, "un cuaderno .ipynb, por ejemplo notebooks/00_*.ipynb")
     if path.suffix != ".ipynb":
         raise argparse.ArgumentTypeError(
             f"{value} no es un cuaderno de Jupyter (.ipynb); indica un archivo .ipynb")
