@@ -32,7 +32,7 @@ def _check_input(x: torch.Tensor, expected: tuple[int, ...], name: str) -> None:
     if x.dim() != len(expected) + 1 or tuple(x.shape[1:]) != expected:
         want = ", ".join(["N", *map(str, expected)])
         raise ValueError(
-            f"{name} espera un lote de forma ({want}) y recibió {tuple(x.shape)}. Una sola "
+            f"{name} espera una bandeja de forma ({want}) y recibió {tuple(x.shape)}. Una sola "
             "imagen necesita x.unsqueeze(0); filas planas de 784, x.view(-1, 1, 28, 28).")
 
 
@@ -53,7 +53,7 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x[0].numel() != self.in_features:
             raise ValueError(f"MLP espera {self.in_features} valores por muestra, p. ej. (N, 784) "
-                             f"o (N, 1, 28, 28), y recibió un lote de forma {tuple(x.shape)}.")
+                             f"o (N, 1, 28, 28), y recibió una bandeja de forma {tuple(x.shape)}.")
         return self.net(x)
 
 

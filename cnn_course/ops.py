@@ -102,8 +102,8 @@ def _as_batch(x: torch.Tensor, name: str) -> tuple[torch.Tensor, int]:
     """``x`` as (N, C, H, W) and its original number of dimensions (2, 3 or 4)."""
     if x.dim() in (2, 3, 4):
         return x[(None,) * (4 - x.dim())], x.dim()
-    raise ValueError(f"{name} tiene que ser una imagen (H, W), (C, H, W) o un lote (N, C, H, W), "
-                     f"no de forma {tuple(x.shape)}.")
+    raise ValueError(f"{name} tiene que ser una imagen (H, W), (C, H, W) o una bandeja "
+                     f"(N, C, H, W), no de forma {tuple(x.shape)}.")
 
 
 def _restore(out: torch.Tensor, dims: int) -> torch.Tensor:

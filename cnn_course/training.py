@@ -226,7 +226,7 @@ def _forever(batches: Iterable) -> Iterator:
             empty = False
             yield batch
         if empty:
-            raise ValueError("train_steps: no hay lotes (¿un dataset vacío?).")
+            raise ValueError("train_steps: no hay bandejas (¿un dataset vacío?).")
 
 
 def train_steps(model: nn.Module, batches: Iterable, loss_fn: nn.Module,
