@@ -394,7 +394,7 @@ def animate_receptive_field(model: nn.Module, image: torch.Tensor) -> Animation:
             ax.set_xticks([])
             ax.set_yticks([])
         _suptitle(fig, f"capa {k + 1} de {len(frames)}, {frame.stage}: la celda {frame.cell} "
-                       f"vale {format_number(frame.value, 3)}\ny depende de {frame.window[2]}x"
+                       f"vale {format_number(frame.value, 3)}\ny depende de {frame.window[2]}×"
                        f"{frame.window[3]} píxeles de la entrada (su campo receptivo)")
         images.append(_render(fig))
     return Animation(frames, images, [1600] * (len(frames) - 1) + [LAST_MS])

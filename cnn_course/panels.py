@@ -189,7 +189,7 @@ def draw(result: PanelResult, settings: PanelSettings, dpi: int = 80) -> bytes:
             (p - 0.5, p - 0.5), padded.shape[1] - 2 * p, padded.shape[0] - 2 * p, fill=False,
             edgecolor="gold", linewidth=1.5 * scale))
     axes[0].set_title(f"entrada {padded.shape[0]}×{padded.shape[1]}"
-                      + (f" (relleno {settings.padding_mode})" if p else ""), fontsize=11 * scale)
+                      + (f" (relleno: {settings.padding_mode})" if p else ""), fontsize=11 * scale)
     if result.output is not None:
         out = result.output.numpy()
         axes[1].imshow(out, cmap="gray")
