@@ -361,7 +361,7 @@ def _add_grade(sub) -> None:
 # ---------------------------------------------------------------- the parser
 def _add_train(sub) -> None:
     train = sub.add_parser("train", help="entrena el ejercicio de las diapositivas (FashionCNN, "
-                           "lotes de 32, entropía cruzada, Adagrad, 20 épocas)",
+                           "bandejas de 32, entropía cruzada, Adagrad, 20 épocas)",
                            description="Entrena el ejercicio de las diapositivas y escribe "
                            "history.json, recipe.json, curves.png y checkpoint.pt.")
     train.add_argument("--model", choices=["cnn", "mlp"], default="cnn",
@@ -370,7 +370,7 @@ def _add_train(sub) -> None:
                        help="épocas (por defecto 20; 2 en modo rápido)")
     train.add_argument("--batch-size", type=_check_count, metavar="N",
                        default=training.EXERCISE.batch_size,
-                       help="imágenes por lote (por defecto %(default)s)")
+                       help="imágenes por bandeja (por defecto %(default)s)")
     train.add_argument("--lr", type=_check_rate, default=training.EXERCISE.lr, metavar="TASA",
                        help="tasa de aprendizaje de Adagrad (por defecto %(default)s)")
     train.add_argument("--seed", type=_check_seed, default=training.EXERCISE.seed, metavar="N",
