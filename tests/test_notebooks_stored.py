@@ -19,19 +19,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 QUICK_ALLOWED: set[str] = set()     # notebook file names; each needs its reason in the README
 # Notebooks changed since their last full run that wait for the content pass (issue 21, the one
 # full re-execution of the turn): file name -> why. The content pass empties it.
-AWAITING_CONTENT_PASS: dict[str, str] = {
-    "00_imagenes_como_numeros.ipynb": "issue 18: checked exercises at the end",
-    "01_color_y_tensores.ipynb": "issue 18: checked exercises at the end",
-    "02_convolucion.ipynb": "issue 18: checked exercises at the end",
-    "03_relleno_y_avance.ipynb": "issue 18: checked exercises at the end",
-    "04_pooling.ipynb": "issue 18: checked exercises at the end",
-    "05_datasets_y_dataloaders.ipynb": "issue 18: checked exercises at the end",
-    "06_red_convolucional.ipynb": "issue 18: checked exercises at the end",
-    "07_transfer_learning.ipynb": "issue 18: checked exercises at the end",
-    "08_resnet.ipynb": "issue 18: checked exercises at the end",
-    "06a_ejercicio_enunciado.ipynb": "issue 18: a check after each part of the assignment",
-    "06b_ejercicio_solucion.ipynb": "issue 18: the assignment's checks, solution cells tagged",
-}
+AWAITING_CONTENT_PASS: dict[str, str] = {}
 
 
 def refresh_hint(path: Path) -> str:
