@@ -112,6 +112,7 @@ copybutton_exclude = ".linenos, .gp"
 html_theme = "sphinx_book_theme"
 html_title = {title!r}
 html_copy_source = False               # the notebooks are offered once, in descargas/
+html_scaled_image_link = False   # the retina figures get course.js's zoom link, not Sphinx's
 html_show_sourcelink = False
 html_use_index = False                 # no index entries: no empty "Índice" page
 html_last_updated_fmt = None
