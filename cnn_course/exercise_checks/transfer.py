@@ -42,7 +42,8 @@ def check_07_2(answer) -> None:
 
 
 @exercise("07.3", "una cabeza (un nn.Module) para las características en caché: 512 entradas, "
-          "128 ocultas con ReLU y 1 salida, la probabilidad de «perro»",
+          "128 ocultas con ReLU y 1 salida, la probabilidad de la segunda clase (perro; sin "
+          "red, camisa)",
           "BCELoss compara probabilidades entre 0 y 1: la última capa necesita una sigmoide.",
           """
 respuesta_07_3 = nn.Sequential(nn.Linear(512, 128), nn.ReLU(), nn.Linear(128, 1),
