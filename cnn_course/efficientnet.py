@@ -44,7 +44,7 @@ LITE0_FEATURES = 1280  # length of the feature vector after global average pooli
 def lite0_input(rgb: np.ndarray, size: int = 224) -> torch.Tensor:
     """An RGB uint8 photo (H, W, 3) as the weights were evaluated: the shorter side resized to
     ``size`` * 256 / 224, the central ``size`` x ``size``, scaled to [-1, 1]. Notebook 07."""
-    pixels = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)
+    pixels = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)   # a writable copy
     pixels = TF.resize(pixels, round(size * 256 / 224), antialias=True)
     return TF.normalize(TF.center_crop(pixels, size).float() / 255, LITE0_MEAN, LITE0_STD)
 
