@@ -10,14 +10,18 @@ student's namespace.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import numpy as np
 
 from .exercise_checks import assignment, first_steps, networks, sizes, transfer
 from .exercise_checks.common import REGISTRY, Exercise, Wrong
 
 __all__ = ["EXERCISES", "GRADED", "Exercise", "Result", "Wrong", "check", "check_namespace",
-           "comprueba", "exercises_of", "pista", "solucion"]
+           "comprueba", "evidence_from_json", "evidence_to_json", "exercises_of", "judge",
+           "pista", "probe", "probe_namespace", "solucion"]
 
 _PARTS = (first_steps, sizes, networks, assignment, transfer)   # imported to register them
 
@@ -71,27 +75,102 @@ def _exercise(id: str) -> Exercise:
                      f"{'de este cuaderno' if known else 'del curso'} son: {listed}.")
 
 
-def check(id: str, answer: Any) -> Result:
-    """Check ``answer`` for exercise ``id`` without printing. ``...`` or None is "sin resolver";
-    an exception raised by the student's code is "incorrecto", named in Spanish. Notebooks 00-08
-    call it through ``comprueba``; the grader calls it directly."""
+# A check has two halves, so that a grader can run the first where the student's code runs (a
+# sandboxed kernel) and the second where no student code ever ran (its own process):
+#   probe(id, answer, seed) -> evidence   runs the answer; records what it does as plain data
+#                                         (numbers, strings, lists, dicts, NumPy arrays)
+#   judge(id, evidence, seed) -> Result   compares that data with the reference; runs nothing
+# The evidence crosses between them as JSON (evidence_to_json / evidence_from_json), never as a
+# pickle of the student's objects. In a notebook, check() does both in one process.
+# TRANSITIONAL: probe still runs the whole old check in the kernel; the per-exercise probes and
+# judges replace it.
+
+
+def probe(id: str, answer: Any, seed: int = 0) -> dict:
+    """Run ``answer`` for exercise ``id`` and return the evidence (plain data) that ``judge``
+    needs. Never raises for a bad answer: the student's errors are evidence too."""
     exercise = _exercise(id)
     if answer is None or answer is Ellipsis:
-        return Result(id, "sin resolver", f"{UNSOLVED}: {exercise.statement}")
+        return {"unsolved": True}
     try:
         exercise.check(answer)
     except Wrong as wrong:
-        return Result(id, "incorrecto", f"✘ {wrong}")
+        return {"verdict": "incorrecto", "message": str(wrong)}
     except Exception as error:  # the student's code failed on our inputs
-        return Result(id, "incorrecto", f"✘ Tu respuesta da un error al probarla: "
-                                        f"{type(error).__name__}: {error}")
-    return Result(id, "correcto", CORRECT)
+        return {"verdict": "incorrecto", "message": f"Tu respuesta da un error al probarla: "
+                                                    f"{type(error).__name__}: {error}"}
+    return {"verdict": "correcto"}
 
 
-def check_namespace(id: str, namespace: dict) -> Result:
-    """Check exercise ``id`` on the variable it asks for in ``namespace`` (a notebook's
-    globals): missing or ``...`` is "sin resolver". For the grader."""
-    return check(id, namespace.get(_exercise(id).answer))
+def judge(id: str, evidence: dict, seed: int = 0) -> Result:
+    """The verdict on exercise ``id`` from ``probe``'s evidence, computed without running any of
+    the student's code. Malformed evidence (a kernel that lied) is "incorrecto"."""
+    exercise = _exercise(id)
+    if not isinstance(evidence, dict):
+        return Result(id, "incorrecto", "✘ No se pudo leer lo que comprobó el núcleo.")
+    if evidence.get("unsolved"):
+        return Result(id, "sin resolver", f"{UNSOLVED}: {exercise.statement}")
+    if evidence.get("verdict") == "correcto":
+        return Result(id, "correcto", CORRECT)
+    return Result(id, "incorrecto", f"✘ {evidence.get('message', '')}")
+
+
+def check(id: str, answer: Any, seed: int = 0) -> Result:
+    """Check ``answer`` for exercise ``id`` without printing: ``judge(probe(answer))``. ``...``
+    or None is "sin resolver"; an exception raised by the student's code is "incorrecto",
+    explained in Spanish. Notebooks 00-08 call it through ``comprueba``."""
+    return judge(id, probe(id, answer, seed), seed)
+
+
+def probe_namespace(id: str, namespace: dict, seed: int = 0) -> dict:
+    """``probe`` on the variable exercise ``id`` asks for in ``namespace`` (a notebook's
+    globals): missing or ``...`` is "sin resolver". For the grader, inside the sandbox."""
+    return probe(id, namespace.get(_exercise(id).answer), seed)
+
+
+def check_namespace(id: str, namespace: dict, seed: int = 0) -> Result:
+    """``check`` on the variable exercise ``id`` asks for in ``namespace``."""
+    return judge(id, probe_namespace(id, namespace, seed), seed)
+
+
+_ARRAY = "__ndarray__"
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return {_ARRAY: value.tolist(), "dtype": str(value.dtype), "shape": list(value.shape)}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"evidence must be plain data, not {type(value).__name__}")
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if _ARRAY in value:
+            dtype = np.dtype(value["dtype"])
+            if dtype.hasobject:
+                raise ValueError("evidence arrays hold numbers, not objects")
+            return np.asarray(value[_ARRAY], dtype=dtype).reshape(value["shape"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def evidence_to_json(evidence: dict) -> str:
+    """Evidence as JSON text (NumPy arrays with their dtype and shape; NaN kept)."""
+    return json.dumps(_encode(evidence), ensure_ascii=False, allow_nan=True)
+
+
+def evidence_from_json(text: str) -> dict:
+    """The evidence back from ``evidence_to_json``'s text: plain data only, nothing executed."""
+    return _decode(json.loads(text))
 
 
 def comprueba(id: str, respuesta: Any) -> Result:
