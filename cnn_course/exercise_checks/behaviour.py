@@ -12,8 +12,8 @@ uses.
   input used and what to change.
 - ``to_array`` reads what the answer returned (tensor, array, nested list; any dtype) as NumPy.
 - ``describe`` writes an input as the messages name it ("un tensor (1, 2, 7, 9) float32").
-- ``given``/``given_array`` read evidence in a judge without trusting it: anything unexpected is
-  ``common.Unreadable`` (a ``Wrong``).
+- ``given``/``given_array``/``given_arrays`` read evidence in a judge without trusting it:
+  anything unexpected is ``common.Unreadable`` (a ``Wrong``).
 
 Notebooks 00-08 use it through ``cnn_course.exercises`` (``comprueba``).
 """
@@ -33,7 +33,7 @@ from torch.overrides import TorchFunctionMode
 from .common import Unreadable, Wrong
 
 __all__ = ["ForbiddenCall", "Forbidden", "describe", "explain", "forbidding",
-           "given", "given_array", "run", "seeded", "to_array"]
+           "given", "given_array", "given_arrays", "run", "seeded", "to_array"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,9 @@ def run(function: Any, *args: Any, inputs: str, forbid: Sequence[Forbidden] = ()
     if not callable(function):
         raise Wrong(f"La respuesta debe ser una función (su nombre, sin paréntesis) y es "
                     f"{type(function).__name__}.")
+    given_as_is = [rule.name for rule in forbid if _is(function, rule)]
+    if given_as_is:                 # the forbidden function itself, handed in as the answer
+        raise ForbiddenCall(given_as_is)
     error = None
     with forbidding(forbid) as called:
         try:
@@ -137,6 +140,14 @@ def run(function: Any, *args: Any, inputs: str, forbid: Sequence[Forbidden] = ()
     if error is not None:
         raise Wrong(explain(error, inputs, advice)) from None
     return out
+
+
+def _is(answer: Any, rule: Forbidden) -> bool:
+    """Whether ``answer`` is ``rule``'s function or module (a partial of it, an instance)."""
+    answer = getattr(answer, "func", answer)           # functools.partial
+    return (any(answer is f for f in (*rule.torch, *rule.functions))
+            or isinstance(answer, rule.modules)
+            or isinstance(answer, type) and issubclass(answer, rule.modules))
 
 
 _TORCH_ONLY = {"permute", "float", "double", "unsqueeze", "squeeze", "view", "size", "clone",
@@ -166,8 +177,7 @@ def _advice(error: Exception) -> str:
     if isinstance(error, RuntimeError | ValueError) and any(
             word in text for word in ("shape", "size", "dimension", "mat1")):
         return ("las formas no encajan: usa las medidas de la entrada (x.shape) en vez de "
-                "números fijos; ¿supones algo (un tamaño par, un núcleo cuadrado, 5 imágenes) "
-                "que esta entrada no cumple?")
+                "números fijos; ¿supones algo que esta entrada no cumple?")
     if isinstance(error, TypeError):
         return ("la llamada no encaja con tu función o con lo que recibe: revisa su firma (los "
                 "argumentos y su orden) y los tipos que usa.")
@@ -230,3 +240,12 @@ def given_array(evidence: Any, key: str) -> np.ndarray:
     if value.dtype.kind not in "biuf":
         raise Unreadable(f"«{key}» no son números")
     return value
+
+
+def given_arrays(evidence: Any, key: str, count: int) -> list[np.ndarray]:
+    """``evidence[key]`` when it is a list of ``count`` arrays of numbers (one per unseen
+    input); anything else is ``Unreadable``."""
+    values = given(evidence, key, list)
+    if len(values) != count:
+        raise Unreadable(f"«{key}» no tiene {count} elementos")
+    return [given_array({key: value}, key) for value in values]
