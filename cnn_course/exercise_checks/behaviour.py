@@ -200,7 +200,7 @@ def describe(value: Any) -> str:
     return repr(value)
 
 
-def to_array(out: Any, what: str = "La función") -> np.ndarray:
+def to_array(out: Any, what: str = "La función devuelve") -> np.ndarray:
     """What an answer returned (tensor, NumPy array or value, nested list of numbers; any
     dtype) as a NumPy array of numbers; anything else is a ``Wrong`` naming what came back."""
     if isinstance(out, torch.Tensor):
@@ -212,8 +212,7 @@ def to_array(out: Any, what: str = "La función") -> np.ndarray:
     except ValueError:      # ragged lists
         array = None
     if array is None or array.dtype.kind not in "biuf":
-        raise Wrong(f"{what} devuelve {type(out).__name__}; debe devolver un tensor o un array "
-                    "de números.")
+        raise Wrong(f"{what} {type(out).__name__}; debe ser un tensor o un array de números.")
     return array
 
 
