@@ -385,6 +385,8 @@ def test_wrong_answer_gets_its_message(id, answer, words):
     assert result.status == "incorrecto", result
     assert words in result.message, result.message
     assert not ENGLISH.search(result.message), result.message
+    if words.startswith("`"):           # a forbidden call is evidence too, by name
+        assert probe(id, answer)["forbidden_called"] == [words.strip("`")]
 
 
 @pytest.mark.parametrize("id,answer", [(i, a) for i in IDS

@@ -11,6 +11,8 @@ uses.
   an exception of the student's code raises ``Wrong`` explained in Spanish (``explain``), with the
   input used and what to change.
 - ``to_array`` reads what the answer returned (tensor, array, nested list; any dtype) as NumPy.
+- ``seeded``/``unseen_tensors`` draw an exercise's unseen inputs from the seed (probe and judge
+  alike).
 - ``describe`` writes an input as the messages name it ("un tensor (1, 2, 7, 9) float32").
 - ``given``/``given_array``/``given_arrays`` read evidence in a judge without trusting it:
   anything unexpected is ``common.Unreadable`` (a ``Wrong``).
@@ -33,7 +35,8 @@ from torch.overrides import TorchFunctionMode
 from .common import Unreadable, Wrong
 
 __all__ = ["ForbiddenCall", "Forbidden", "describe", "explain", "forbidding",
-           "given", "given_array", "given_arrays", "run", "seeded", "to_array"]
+           "given", "given_array", "given_arrays", "run", "seeded", "to_array",
+           "unseen_tensors"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class ForbiddenCall(Wrong):
         names = " y ".join(f"`{name}`" for name in self.called)
         super().__init__(f"Tu respuesta llama a {names}, que el enunciado no permite (tampoco "
                          "a través de otra función, un partial o una subclase): escribe tú el "
-                         "cálculo.")
+                         "cálculo.", {"forbidden_called": self.called})
 
 
 class _Stopped(BaseException):
@@ -138,7 +141,8 @@ def run(function: Any, *args: Any, inputs: str, forbid: Sequence[Forbidden] = ()
     if called:
         raise ForbiddenCall(called)
     if error is not None:
-        raise Wrong(explain(error, inputs, advice)) from None
+        raise Wrong(explain(error, inputs, advice),
+                    {"error": {"type": type(error).__name__, "inputs": inputs}}) from None
     return out
 
 
@@ -220,6 +224,15 @@ def seeded(seed: int, salt: int) -> torch.Generator:
     """The generator of an exercise's unseen inputs: the probe and the judge both draw them
     from (seed, salt), so the judge never trusts inputs reported by the probe."""
     return torch.Generator().manual_seed(int(seed) * 1009 + salt)
+
+
+def unseen_tensors(seed: int, salt: int, shapes: Sequence[tuple[int, ...]],
+                   draw: Callable = torch.randn) -> list[torch.Tensor]:
+    """One float32 tensor per shape, drawn with ``draw`` (``torch.randn``, ``torch.rand``)
+    from ``seeded(seed, salt)``: the unseen inputs of an exercise, the same in probe and
+    judge."""
+    generator = seeded(seed, salt)
+    return [draw(*shape, generator=generator) for shape in shapes]
 
 
 def given(evidence: Any, key: str, kind: type | tuple[type, ...]) -> Any:

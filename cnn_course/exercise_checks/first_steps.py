@@ -17,6 +17,7 @@ from .behaviour import (
     run,
     seeded,
     to_array,
+    unseen_tensors,
 )
 from .common import Wrong, exercise, expect_number, number_of, probe_number, probe_shape, shape_of
 
@@ -120,8 +121,7 @@ _KERAS_SHAPES = ((2, 5, 7, 3), (1, 6, 4, 2))
 
 
 def _keras_batches(seed: int) -> list[torch.Tensor]:
-    generator = seeded(seed, 11)
-    return [torch.rand(*shape, generator=generator) for shape in _KERAS_SHAPES]
+    return unseen_tensors(seed, 11, _KERAS_SHAPES, torch.rand)
 
 
 @exercise("01.1", "una función que pase una bandeja de Keras (N, alto, ancho, canales) al formato "

@@ -8,7 +8,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import ops
-from .behaviour import Forbidden, describe, given, given_arrays, run, seeded, to_array
+from .behaviour import (
+    Forbidden,
+    describe,
+    given,
+    given_arrays,
+    run,
+    seeded,
+    to_array,
+    unseen_tensors,
+)
 from .common import Unreadable, Wrong, as_integer, exercise, expect_number, number_of, probe_number
 
 __all__ = ["POOL_FORBIDDEN", "SIZE_FORBIDDEN", "MaxPool", "OutputSize", "judge_03_1",
@@ -160,8 +169,7 @@ _POOL_SHAPES = ((2, 3, 6, 8), (1, 2, 7, 9), (3, 1, 5, 4))   # odd sides lose the
 
 
 def _pool_inputs(seed: int) -> list[torch.Tensor]:
-    generator = seeded(seed, 42)
-    return [torch.randn(*shape, generator=generator) for shape in _POOL_SHAPES]
+    return unseen_tensors(seed, 42, _POOL_SHAPES)
 
 
 @exercise("04.2", "una función max_pool(x) que haga el max pooling 2×2 con avance 2 de un tensor "
