@@ -9,7 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = sorted(".".join(p.relative_to(ROOT / "cnn_course").with_suffix("").parts)
-                 for p in (ROOT / "cnn_course").rglob("*.py") if p.stem != "__init__")
+                 for p in (ROOT / "cnn_course").rglob("*.py")
+                 if p.stem != "__init__" and (p.parent / "__init__.py").is_file())
 
 
 def declared(module: str) -> set[str]:
