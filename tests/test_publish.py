@@ -255,6 +255,13 @@ def test_site_refuses_a_folder_that_is_not_a_site(tmp_path):
     assert (tmp_path / "thesis.tex").read_text() == "mine"
 
 
+def test_instructor_site_without_its_guide_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.setattr(site, "INSTRUCTOR_GUIDE", Path("docs", "no_existe.md"))
+    with pytest.raises(site.SiteBuildError, match=r"no_existe\.md.*carpeta del curso"):
+        site.build_site(tmp_path / "s", instructor=True)
+    assert not (tmp_path / "s").exists()
+
+
 def _probe_notebook(path: Path, code: str) -> None:
     nb = new_notebook(cells=[new_code_cell(code)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",

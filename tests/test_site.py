@@ -605,6 +605,13 @@ def test_one_notebook_site_students_or_instructor_and_animations(tmp_path, instr
         bundled = course.read(f"{bundle.BUNDLE_FOLDER}/{bundle.NOTEBOOKS_FOLDER}/00_prueba.ipynb")
     assert (b"respuesta_secreta" in bundled) == instructor
     assert "colab.research.google.com" not in index.read_text(encoding="utf-8")  # no --repo-url
+    # the instructor's guide is a page of the instructor's version only
+    assert _pages(site) == sorted(["index.html", "search.html", "notebooks/00_prueba.html"]
+                                  + ["guia_profesor.html"] * instructor)
+    if instructor:
+        guide = (site / "guia_profesor.html").read_text(encoding="utf-8")
+        assert "Guía del profesor" in guide and 'href="guia_profesor.html"' in index.read_text(
+            encoding="utf-8")
     # HTML holding a data-URI <img> is shown as is (the course's animations are animated PNGs,
     # image/png outputs shown like any figure)
     assert '<img class="anim" src="data:image/gif;base64,' in page

@@ -27,12 +27,13 @@ from .course_map import NotebookInfo, course_map, default_notebooks_dir
 from .handouts import make_handouts
 from .landing import DOWNLOADS, colab_url, landing_page
 
-__all__ = ["SITE_EXTRA_INSTALL", "SITE_FILES", "SITE_TITLE",
+__all__ = ["INSTRUCTOR_GUIDE", "SITE_EXTRA_INSTALL", "SITE_FILES", "SITE_TITLE",
            "SiteBuildError", "SiteToolsMissingError", "build_site"]
 
 SITE_EXTRA_INSTALL = 'pip install -e ".[site]"'
 SITE_TITLE = "Redes neuronales convolutivas con PyTorch"
 SITE_FILES = Path(__file__).with_name("site_files")   # conf.py, _templates/, _static/, locale/
+INSTRUCTOR_GUIDE = Path("docs", "guia_profesor.md")   # in the course's folder; its own page
 _NBVAL_MARKER = re.compile(r"^[ \t]*# NBVAL_[A-Z_]+[ \t]*\n?", re.MULTILINE)
 
 
@@ -62,7 +63,8 @@ def build_site(out: Path | str | None = None, notebooks_dir: Path | str | None =
     """Build the course website into ``out`` (default ``<project>/_site``, where a previous site
     is replaced, never another non-empty folder) from the stored outputs of ``notebooks_dir``
     (default ``notebooks/``), with the whole course as one download (``descargas/curso-cnn.zip``).
-    Pages and downloads are the students' version (the handouts) unless ``instructor``;
+    Pages and downloads are the students' version (the handouts) unless ``instructor`` (the
+    notebooks with their solutions, and the instructor's guide as a page of its own);
     ``repo_url`` adds links to the repository and, for GitHub, "Abrir en Colab" links to the
     notebooks as published on its ``colab_branch``. Sphinx's warnings go to ``warnings``.
     Returns the site's ``index.html``."""
@@ -71,6 +73,10 @@ def build_site(out: Path | str | None = None, notebooks_dir: Path | str | None =
     if out.exists() and any(out.iterdir()) and not (out / ".buildinfo").is_file():
         raise ValueError(f"{out} no está vacía y no tiene un sitio construido por cnn-course; "
                          "elige una carpeta nueva o vacía con --out.")
+    guide = config.project_root() / INSTRUCTOR_GUIDE
+    if instructor and not guide.is_file():
+        raise SiteBuildError(f"la versión del profesor publica su guía y no está en {guide}: "
+                             "construye el sitio desde la carpeta del curso (con docs/).")
     folder = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     with tempfile.TemporaryDirectory(prefix="cnn-course-site-") as tmp:
         tmp = Path(tmp)
@@ -115,6 +121,8 @@ def _write_sources(source: Path, notebooks: list[NotebookInfo], wheel: Path, *,
                 cell.source = _NBVAL_MARKER.sub("", cell.source)
         nbformat.write(nb, source / "notebooks" / info.path.name)
     build_bundle(downloads / BUNDLE_NAME, [downloads / i.path.name for i in notebooks], wheel)
+    if instructor:
+        shutil.copyfile(config.project_root() / INSTRUCTOR_GUIDE, source / INSTRUCTOR_GUIDE.name)
     (source / "index.md").write_text(
         landing_page(notebooks, SITE_TITLE, wheel=wheel.name, repo_url=repo_url,
                      colab_branch=colab_branch, instructor=instructor), encoding="utf-8")
