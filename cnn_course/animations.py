@@ -27,6 +27,7 @@ from torch import nn
 
 from . import ops
 from .config import format_number
+from .plots import MIN_FONT_PT, draw_box, draw_matrix, missed_pixels, text_scale
 
 __all__ = ["Frame", "Animation", "conv_frames", "pool_frames", "receptive_field",
            "receptive_field_frames", "animate_convolution", "animate_pooling",
@@ -37,9 +38,6 @@ DPI = 150
 SHOWN_DPI = 100
 STEP_MS = 900          # each step on screen
 LAST_MS = 2500         # the last frame stays a little longer before the loop starts again
-PADDING_TINT = (0.55, 0.75, 1.0, 0.55)
-MISSED_STYLE = {"facecolor": (1.0, 0.0, 0.0, 0.2), "hatch": "xx", "edgecolor": "tab:red",
-                "linewidth": 0}
 # FashionCNN's feature-map stages, in forward order (``models.FashionCNN.stages``)
 FASHION_CNN_STAGES = ("conv1", "conv2", "pool1", "conv3", "conv4", "pool2")
 
@@ -109,16 +107,12 @@ def _encode_apng(images: list[Image.Image], durations: list[int], colors: int = 
 # ----------------------------------------------------------------------- the frames' data
 
 
-def _pair(value) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
 def conv_frames(image, kernel, stride=1, padding=0) -> list[Frame]:
     """The steps of ``ops.conv2d_naive(image, kernel, stride, padding)`` on a 2D image, left to
     right then top to bottom: each window on the padded image and the output value there."""
     kernel = torch.as_tensor(kernel)
     output = ops.conv2d_naive(image, kernel, stride=stride, padding=padding)
-    (sv, sh), (kh, kw) = _pair(stride), tuple(kernel.shape)
+    (sv, sh), (kh, kw) = ops.as_pair(stride, "stride"), tuple(kernel.shape)
     return [Frame((i * sv, j * sh, kh, kw), (i, j), output[i, j].item())
             for i in range(output.shape[0]) for j in range(output.shape[1])]
 
@@ -126,8 +120,8 @@ def conv_frames(image, kernel, stride=1, padding=0) -> list[Frame]:
 def pool_frames(x, kernel_size=2, stride=None, mode: str = "max") -> list[Frame]:
     """The steps of ``ops.pool2d(x, kernel_size, stride, mode=mode)`` on a 2D image."""
     output = ops.pool2d(x, kernel_size, stride, mode=mode)
-    (kh, kw) = _pair(kernel_size)
-    (sv, sh) = _pair(stride if stride is not None else kernel_size)
+    kh, kw = ops.as_pair(kernel_size, "kernel_size")
+    sv, sh = ops.as_pair(stride if stride is not None else kernel_size, "stride")
     return [Frame((i * sv, j * sh, kh, kw), (i, j), output[i, j].item())
             for i in range(output.shape[0]) for j in range(output.shape[1])]
 
@@ -187,11 +181,6 @@ def receptive_field_frames(model: nn.Module, image: torch.Tensor) -> list[Frame]
 # ------------------------------------------------------------------------------- drawing
 
 
-def _scale() -> float:
-    """Text and line scale: 1 normally, larger in projector mode (``panels.projector_mode``)."""
-    return mpl.rcParams["font.size"] / 10.0
-
-
 def _figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(fig)
@@ -204,57 +193,8 @@ def _render(fig: Figure) -> Image.Image:
 
 
 def _text(value: float) -> str:
-    """A cell's number as the prose writes it: whole numbers plain, others with 2 decimals."""
+    """A value in a title as the prose writes it: whole numbers plain, others with 2 decimals."""
     return format_number(int(value)) if float(value).is_integer() else format_number(value, 2)
-
-
-def _matrix(ax, values: np.ndarray, vmin: float, vmax: float, numbers: bool = True,
-            cmap: str = "gray") -> None:
-    """A small matrix cell by cell (NaN cells white), with its numbers when ``numbers``."""
-    values = np.asarray(values, dtype=float)
-    colours = mpl.colormaps[cmap](np.clip((values - vmin) / ((vmax - vmin) or 1.0), 0, 1))
-    colours[~np.isfinite(values)] = 1.0                       # not computed yet: white
-    ax.imshow(colours)
-    h, w = values.shape
-    ax.set_xticks(np.arange(-0.5, w, 1), minor=True)          # cell borders: the minor grid
-    ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
-    ax.grid(which="minor", color="0.6", linewidth=0.5)
-    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-    if not numbers:
-        return
-    texts = {(i, j): _text(v) for (i, j), v in np.ndenumerate(values) if np.isfinite(v)}
-    widest = max([len(t) for t in texts.values()] + [2])
-    ax.apply_aspect()
-    box, fig_w = ax.get_position(), ax.figure.get_size_inches()[0]
-    cell_pt = 72 * box.width * fig_w / w
-    size = min(11.0 * _scale(), 0.5 * cell_pt, 1.4 * cell_pt / widest)
-    middle = (vmin + vmax) / 2
-    for (i, j), text in texts.items():
-        dark = values[i, j] < middle if cmap == "gray" else False
-        ax.text(j, i, text, ha="center", va="center", fontsize=size,
-                color="white" if dark else "black")
-
-
-def _window_box(ax, top: int, left: int, height: int, width: int, colour: str = "red") -> None:
-    ax.add_patch(mpl.patches.Rectangle((left - 0.5, top - 0.5), width, height, fill=False,
-                                       edgecolor=colour, linewidth=2.5 * _scale()))
-
-
-def _shade_padding(ax, shape: tuple[int, int], ph: int, pw: int) -> None:
-    tint = np.zeros((*shape, 4))
-    tint[:ph, :] = tint[shape[0] - ph:, :] = PADDING_TINT
-    tint[:, :pw] = tint[:, shape[1] - pw:] = PADDING_TINT
-    ax.imshow(tint)
-
-
-def _missed(shape, frames: list[Frame], ph: int, pw: int) -> np.ndarray:
-    """Image pixels (not padding) that no window covers."""
-    covered = np.zeros(shape, dtype=bool)
-    for top, left, h, w in (f.window for f in frames):
-        covered[top:top + h, left:left + w] = True
-    inside = np.zeros(shape, dtype=bool)
-    inside[ph:shape[0] - ph, pw:shape[1] - pw] = True
-    return inside & ~covered
 
 
 def _grey_range(values) -> tuple[float, float]:
@@ -270,7 +210,7 @@ def _durations(n: int) -> list[int]:
 
 
 def _suptitle(fig: Figure, text: str) -> None:
-    fig.suptitle(text, fontsize=11 * _scale())
+    fig.suptitle(text, fontsize=11 * text_scale())
 
 
 def animate_convolution(image, kernel, stride=1, padding=0) -> Animation:
@@ -280,15 +220,15 @@ def animate_convolution(image, kernel, stride=1, padding=0) -> Animation:
     image = torch.as_tensor(image)
     kernel = torch.as_tensor(kernel)
     frames = conv_frames(image, kernel, stride, padding)
-    ph, pw = _pair(padding)
+    ph, pw = ops.as_pair(padding, "padding")
     padded = ops.pad2d(image, (ph, pw)).double().numpy()
     out_h, out_w = frames[-1].cell[0] + 1, frames[-1].cell[1] + 1
     output = np.full((out_h, out_w), np.nan)
-    missed = _missed(padded.shape, frames, ph, pw)
+    missed = missed_pixels(padded.shape, [f.window for f in frames], (ph, pw))
     kh, kw = kernel.shape
     widths = [padded.shape[1], kw, out_w]
     scale = min(0.42, 7.2 / sum(widths))          # inches per cell
-    title, foot = 0.75 * _scale(), (0.35 * _scale() if missed.any() else 0.1)
+    title, foot = 0.75 * text_scale(), (0.35 * text_scale() if missed.any() else 0.1)
     height = scale * max(padded.shape[0], kh, out_h) + title + foot
     vmin, vmax = float(padded.min()), float(padded.max())
     values = [f.value for f in frames]
@@ -296,27 +236,24 @@ def animate_convolution(image, kernel, stride=1, padding=0) -> Animation:
     for k, frame in enumerate(frames):
         fig = _figure(scale * sum(widths) + 2.4, height)
         axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": widths, "wspace": 0.35})
-        top, left, h, w = frame.window
+        top, left = frame.window[:2]
         fig.subplots_adjust(left=0.03, right=0.97, top=1 - title / height, bottom=foot / height)
         name = "entrada rellenada" if ph or pw else "entrada"
-        axes[0].set_title(f"{name} {padded.shape[0]}×{padded.shape[1]}", fontsize=10 * _scale())
-        axes[1].set_title(f"núcleo {kh}×{kw}", fontsize=10 * _scale())
-        axes[2].set_title(f"salida {out_h}×{out_w}", fontsize=10 * _scale())
-        _matrix(axes[0], padded, vmin, vmax)
-        _shade_padding(axes[0], padded.shape, ph, pw)
-        for r, c in zip(*np.nonzero(missed), strict=True):
-            axes[0].add_patch(mpl.patches.Rectangle((c - 0.5, r - 0.5), 1, 1, **MISSED_STYLE))
-        _window_box(axes[0], top, left, h, w)
+        axes[0].set_title(f"{name} {padded.shape[0]}×{padded.shape[1]}", fontsize=10 * text_scale())
+        axes[1].set_title(f"núcleo {kh}×{kw}", fontsize=10 * text_scale())
+        axes[2].set_title(f"salida {out_h}×{out_w}", fontsize=10 * text_scale())
+        draw_matrix(axes[0], padded, vmin=vmin, vmax=vmax, padding=(ph, pw), missed=missed,
+                    boxes=[frame.window])
         limit = 2 * float(kernel.abs().max()) or 1.0      # light colours: numbers stay legible
-        _matrix(axes[1], kernel.double().numpy(), -limit, limit, cmap="bwr")
+        draw_matrix(axes[1], kernel.double().numpy(), cmap="bwr", vmin=-limit, vmax=limit)
         output[frame.cell] = frame.value
-        _matrix(axes[2], output, *_grey_range(values))
-        _window_box(axes[2], *frame.cell, 1, 1)
+        low, high = _grey_range(values)
+        draw_matrix(axes[2], output, vmin=low, vmax=high, boxes=[(*frame.cell, 1, 1)])
         _suptitle(fig, f"paso {k + 1} de {len(frames)}: ventana en fila {top}, columna {left}"
                        f"  →  celda {frame.cell}: suma de ventana × núcleo = {_text(frame.value)}")
         if missed.any():
             fig.text(0.03, 0.1 / height, "rojo tachado: píxeles que ninguna ventana visita",
-                     fontsize=9 * _scale(), color="tab:red")
+                     fontsize=MIN_FONT_PT * text_scale(), color="tab:red")
         images.append(_render(fig))
     return Animation(frames, images, _durations(len(frames)))
 
@@ -336,25 +273,25 @@ def animate_pooling(x, kernel_size=2, stride=None) -> Animation:
     vmin, vmax = float(values.min()), float(values.max())
     images = []
     for k, (fmax, favg) in enumerate(zip(max_frames, avg_frames, strict=True)):
-        height = scale * values.shape[0] + 0.8 * _scale()
+        height = scale * values.shape[0] + 0.8 * text_scale()
         fig = _figure(scale * sum(widths) + 2.4, height)
         axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": widths, "wspace": 0.35})
-        fig.subplots_adjust(left=0.03, right=0.97, top=1 - 0.7 * _scale() / height,
+        fig.subplots_adjust(left=0.03, right=0.97, top=1 - 0.7 * text_scale() / height,
                             bottom=0.1 / height)
         top, left, h, w = fmax.window
         window = values[top:top + h, left:left + w]
-        _matrix(axes[0], values, vmin, vmax)
-        _window_box(axes[0], top, left, h, w)
+        draw_matrix(axes[0], values, vmin=vmin, vmax=vmax, boxes=[fmax.window])
         i, j = np.unravel_index(window.argmax(), window.shape)
         axes[0].add_patch(mpl.patches.Circle((left + j, top + i), 0.42, fill=False,
-                                             edgecolor="orange", linewidth=2 * _scale()))
+                                             edgecolor="orange", linewidth=2 * text_scale()))
         outputs["max"][fmax.cell] = fmax.value
         outputs["avg"][favg.cell] = favg.value
         for ax, mode, title in ((axes[1], "max", "máximo"), (axes[2], "avg", "media")):
-            _matrix(ax, outputs[mode], *_grey_range([vmin, vmax]))
-            _window_box(ax, *fmax.cell, 1, 1)
-            ax.set_title(f"{title} {out_h}×{out_w}", fontsize=10 * _scale())
-        axes[0].set_title(f"entrada {values.shape[0]}×{values.shape[1]}", fontsize=10 * _scale())
+            low, high = _grey_range([vmin, vmax])
+            draw_matrix(ax, outputs[mode], vmin=low, vmax=high, boxes=[(*fmax.cell, 1, 1)])
+            ax.set_title(f"{title} {out_h}×{out_w}", fontsize=10 * text_scale())
+        axes[0].set_title(f"entrada {values.shape[0]}×{values.shape[1]}",
+                          fontsize=10 * text_scale())
         _suptitle(fig, f"paso {k + 1} de {len(max_frames)}: celda {fmax.cell}: máximo "
                        f"{_text(fmax.value)} (en naranja), media {_text(favg.value)}")
         images.append(_render(fig))
@@ -372,24 +309,23 @@ def animate_receptive_field(model: nn.Module, image: torch.Tensor) -> Animation:
     pixels = image[0].numpy()
     images = []
     for k, frame in enumerate(frames):
-        height = 3.6 + 0.9 * _scale()
+        height = 3.6 + 0.9 * text_scale()
         fig = _figure(7.6, height)
         axes = fig.subplots(1, 2)
-        fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.85 * _scale() / height,
+        fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.85 * text_scale() / height,
                             bottom=0.1 / height, wspace=0.15)
         axes[0].imshow(pixels, cmap="gray")
         for earlier, colour in zip(frames[:k + 1], colours, strict=False):
             thick = earlier is frame
-            _window_box(axes[0], *earlier.window, colour="red" if thick else colour)
-            if not thick:
-                axes[0].patches[-1].set_linewidth(1.2 * _scale())
+            draw_box(axes[0], *earlier.window, colour="red" if thick else colour,
+                     linewidth=2.5 if thick else 1.2)
         axes[0].set_title(f"imagen 28×28: la celda ve {frame.window[2]}×{frame.window[3]} "
-                          "píxeles", fontsize=10 * _scale())
+                          "píxeles", fontsize=10 * text_scale())
         fmap = maps[frame.stage][0, frame.channel].numpy()
         axes[1].imshow(fmap, cmap="viridis")
-        _window_box(axes[1], *frame.cell, 1, 1)
+        draw_box(axes[1], *frame.cell)
         axes[1].set_title(f"mapa de {frame.stage} ({fmap.shape[0]}×{fmap.shape[1]}), "
-                          f"canal {frame.channel}", fontsize=10 * _scale())
+                          f"canal {frame.channel}", fontsize=10 * text_scale())
         for ax in axes:
             ax.set_xticks([])
             ax.set_yticks([])

@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 
 from . import ops
 from .config import format_number
+from .plots import draw_box, draw_matrix, text_scale
 
 __all__ = ["ConvPanel", "PanelSettings", "PanelResult", "conv_panel", "compute", "draw",
            "live_frontend", "projector_mode", "make_kernel", "parse_kernel", "grace_hopper_gray",
@@ -130,9 +131,13 @@ def _n(value) -> str:
 
 
 def _formula(n: int, k: int, s: int, p: int) -> str:
-    """The output-size formula with these numbers, and its value when the kernel fits."""
+    """The output-size formula with these numbers, and its value (``ops.output_size``) when the
+    kernel fits."""
     text = f"⌊({_n(n)} + 2·{p} − {k}) / {s}⌋ + 1"
-    return f"{text} = {_n((n + 2 * p - k) // s + 1)}" if n + 2 * p >= k else f"{text}: no cabe"
+    try:
+        return f"{text} = {_n(ops.output_size(n, k, s, p))}"
+    except ValueError:
+        return f"{text}: no cabe"
 
 
 def compute(image: torch.Tensor, settings: PanelSettings) -> PanelResult:
@@ -177,29 +182,26 @@ def compute(image: torch.Tensor, settings: PanelSettings) -> PanelResult:
 def draw(result: PanelResult, settings: PanelSettings, dpi: int = 80) -> bytes:
     """The panel's picture as PNG bytes: the padded input (the image inside the yellow box)
     and the output, each with its shape."""
-    scale = mpl.rcParams["font.size"] / 10.0
+    scale = text_scale()
     fig = Figure(figsize=(8.0, 3.8 + 0.3 * scale), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 2)
     padded = result.padded.numpy()
-    axes[0].imshow(padded, cmap="gray")
+    draw_matrix(axes[0], padded, numbers=False)
     p = result.padding
-    if p:
-        axes[0].add_patch(mpl.patches.Rectangle(
-            (p - 0.5, p - 0.5), padded.shape[1] - 2 * p, padded.shape[0] - 2 * p, fill=False,
-            edgecolor="gold", linewidth=1.5 * scale))
+    if p:   # the image inside its padding
+        draw_box(axes[0], p, p, padded.shape[0] - 2 * p, padded.shape[1] - 2 * p, "gold", 1.5)
     axes[0].set_title(f"entrada {padded.shape[0]}×{padded.shape[1]}"
                       + (f" (relleno: {settings.padding_mode})" if p else ""), fontsize=11 * scale)
     if result.output is not None:
         out = result.output.numpy()
-        axes[1].imshow(out, cmap="gray")
+        draw_matrix(axes[1], out, numbers=False)
         axes[1].set_title(f"salida {out.shape[0]}×{out.shape[1]}", fontsize=11 * scale)
     else:
         axes[1].text(0.5, 0.5, "sin salida:\nla combinación no cabe", ha="center", va="center",
                      fontsize=12 * scale, color="tab:red", transform=axes[1].transAxes)
-    for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
+        axes[1].set_xticks([])
+        axes[1].set_yticks([])
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()

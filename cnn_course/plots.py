@@ -1,5 +1,7 @@
 """Pictures: image grids, learning curves (also live while training), confusion matrix, kernels
-and feature maps, small annotated matrices and the sliding window. Figure text is Spanish."""
+and feature maps, small annotated matrices and the sliding window; and the one painter of value
+matrices (``draw_matrix``) that the animations and the class panels use too. Figure text is
+Spanish."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from .training import History
 
 __all__ = ["show_images", "plot_history", "LivePlot", "confusion_matrix", "plot_confusion_matrix",
            "plot_kernels", "plot_feature_maps", "plot_matrices", "plot_conv_steps",
-           "plot_accuracy_vs_labels"]
+           "plot_accuracy_vs_labels", "draw_matrix", "cell_numbers", "draw_box",
+           "missed_pixels", "matrix_axes", "text_scale", "PADDING_TINT", "MISSED_STYLE"]
 
 # Sharp figures, text readable where they are shown, decided once for every notebook and file:
 # a figure is shown FIGURE_DPI CSS pixels per inch, so the widest one (MAX_WIDTH inches) fills
@@ -28,7 +31,8 @@ SITE_WIDTH = 790
 FIGURE_DPI = SITE_WIDTH / MAX_WIDTH
 SAVE_DPI = 200
 MIN_FONT_PT = 9.2   # 10 CSS px at FIGURE_DPI: 10 * 72 / 79 = 9.1
-plt.rcParams.update({"figure.dpi": FIGURE_DPI, "savefig.dpi": SAVE_DPI, "font.size": 10.5,
+BASE_FONT_PT = 10.5  # matplotlib's font size here; projector mode scales it (text_scale)
+plt.rcParams.update({"figure.dpi": FIGURE_DPI, "savefig.dpi": SAVE_DPI, "font.size": BASE_FONT_PT,
                      "legend.fontsize": 10, "legend.title_fontsize": 10})
 
 
@@ -202,13 +206,63 @@ def plot_feature_maps(maps: torch.Tensor, max_maps: int = 16, ncols: int = 8, si
     return fig
 
 
-# ------------------------------------------------------- small matrices and sliding windows
+# ---------------------------------- the painter: every value matrix (figures, animations, panels)
+
+PADDING_TINT = (0.55, 0.75, 1.0, 0.55)   # padding cells: light blue over their values
+MISSED_STYLE = {"facecolor": (1.0, 0.0, 0.0, 0.2), "hatch": "xx", "edgecolor": "tab:red",
+                "linewidth": 0}          # image pixels that no window visits: hatched red
+LARGEST_NUMBER_PT = 11.0   # a cell's number: as large as the cell allows, up to this
+_BORDER_MIN_PT = 4.0       # cells smaller than this (a photo) get no borders
 
 
-def _draw_matrix(ax, values: np.ndarray, cmap: str = "gray", vmin: float | None = None,
-                 vmax: float | None = None, symmetric: bool = False) -> tuple[float, float]:
-    """Draw a 2D array cell by cell with thin borders, NaN cells white; ``symmetric`` centres
-    the colours on zero. Returns the colour scale's (vmin, vmax), for ``_write_numbers``."""
+def text_scale() -> float:
+    """1 normally, larger in projector mode (``panels.projector_mode`` scales the font size):
+    the factor for text and line sizes written as numbers."""
+    return plt.rcParams["font.size"] / BASE_FONT_PT
+
+
+def draw_box(ax, top: int, left: int, height: int = 1, width: int = 1, colour: str = "red",
+             linewidth: float = 2.5) -> None:
+    """A rectangle around cells (a window, the cell being computed), in data cells."""
+    ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), width, height, fill=False,
+                               edgecolor=colour, linewidth=linewidth * text_scale()))
+
+
+def missed_pixels(shape: tuple[int, int], windows, padding: tuple[int, int] = (0, 0)
+                  ) -> np.ndarray:
+    """The pixels of an image, not of its ``padding`` (rows, columns per side), that none of
+    ``windows`` (top, left, height, width on the padded image of ``shape``) covers: a boolean
+    mask of ``shape``."""
+    covered = np.zeros(shape, dtype=bool)
+    for top, left, h, w in windows:
+        covered[top:top + h, left:left + w] = True
+    inside = np.zeros(shape, dtype=bool)
+    inside[padding[0]:shape[0] - padding[0], padding[1]:shape[1] - padding[1]] = True
+    return inside & ~covered
+
+
+def matrix_axes(ax, shape: tuple[int, int]) -> None:
+    """Make ``ax`` a frame for a matrix of ``shape`` (limits, square cells, no ticks), so that
+    the figure can be laid out before ``draw_matrix`` sizes the numbers."""
+    ax.set_xlim(-0.5, shape[1] - 0.5)
+    ax.set_ylim(shape[0] - 0.5, -0.5)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def draw_matrix(ax, values, *, cmap: str = "gray", vmin: float | None = None,
+                vmax: float | None = None, symmetric: bool = False, numbers: bool = True,
+                fmt: str | None = None, padding: tuple[int, int] = (0, 0),
+                missed: np.ndarray | None = None, boxes=()) -> None:
+    """Draw a 2D array cell by cell on ``ax``: colours from ``vmin`` to ``vmax`` (default: the
+    finite values' range; ``symmetric`` centres it on zero, for a diverging map such as
+    ``"bwr"``), NaN cells white, thin borders where cells are large enough to see; the
+    ``padding`` rows and columns tinted (``PADDING_TINT``), the ``missed`` pixels hatched
+    (``MISSED_STYLE``), red ``boxes`` (top, left, height, width); with ``numbers``, each finite
+    cell's number (``cell_numbers``), white on dark cells. Call it once the figure's layout is
+    final: a cell's size decides its number's. The one painter of ``plot_matrices``,
+    ``plot_conv_steps``, ``animations`` and ``panels``."""
     values = np.asarray(values, dtype=float)
     finite = values[np.isfinite(values)]
     if symmetric:
@@ -218,14 +272,53 @@ def _draw_matrix(ax, values: np.ndarray, cmap: str = "gray", vmin: float | None 
         vmin = float(finite.min()) if finite.size else 0.0
     if vmax is None:
         vmax = float(finite.max()) if finite.size else 1.0
-    ax.imshow(np.ma.masked_invalid(values), cmap=plt.get_cmap(cmap).with_extremes(bad="white"),
-              vmin=vmin, vmax=vmax)
-    h, w = values.shape
-    ax.hlines(np.arange(-0.5, h, 1), -0.5, w - 0.5, color="0.6", linewidth=0.5)
-    ax.vlines(np.arange(-0.5, w, 1), -0.5, h - 0.5, color="0.6", linewidth=0.5)
+    colours = plt.get_cmap(cmap).with_extremes(bad="white")
+    ax.imshow(np.ma.masked_invalid(values), cmap=colours, vmin=vmin, vmax=vmax)
     ax.set_xticks([])
     ax.set_yticks([])
-    return vmin, vmax
+    h, w = values.shape
+    cell = _cell_points(ax)
+    if cell >= _BORDER_MIN_PT:
+        ax.hlines(np.arange(-0.5, h, 1), -0.5, w - 0.5, color="0.6", linewidth=0.5)
+        ax.vlines(np.arange(-0.5, w, 1), -0.5, h - 0.5, color="0.6", linewidth=0.5)
+    ph, pw = padding
+    if ph or pw:
+        tint = np.zeros((h, w, 4))
+        tint[:ph, :] = tint[h - ph:, :] = PADDING_TINT
+        tint[:, :pw] = tint[:, w - pw:] = PADDING_TINT
+        ax.imshow(tint)
+    for r, c in zip(*np.nonzero(missed if missed is not None else []), strict=True):
+        ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, **MISSED_STYLE))
+    for box in boxes:
+        draw_box(ax, *box)
+    if not numbers or not finite.size:
+        return
+    texts, fontsize = cell_numbers(values, cell, fmt)
+    shade = colours(np.clip((values - vmin) / ((vmax - vmin) or 1.0), 0, 1))
+    dark = shade[..., :3] @ np.array([0.299, 0.587, 0.114]) < 0.5   # the cell's brightness
+    for (i, j), text in texts.items():
+        ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
+                color="white" if dark[i, j] else "black")
+
+
+def cell_numbers(values: np.ndarray, cell: float, fmt: str | None = None
+                 ) -> tuple[dict[tuple[int, int], str], float]:
+    """The one rule for numbers in cells ``cell`` points wide: each finite value written as the
+    prose does (0,25), with ``fmt`` (a format spec) or else whole numbers if all are, else 3
+    significant digits (fewer where they would not fit at ``MIN_FONT_PT``); and one font size
+    for all, as large as the widest number and the cell allow, from ``MIN_FONT_PT`` to
+    ``LARGEST_NUMBER_PT`` (both times ``text_scale()``). Returns ({(row, column): text}, size)."""
+    finite = values[np.isfinite(values)]
+    whole = np.all(finite == np.round(finite))
+    smallest, largest = MIN_FONT_PT * text_scale(), LARGEST_NUMBER_PT * text_scale()
+    for spec in [fmt] if fmt else [".0f"] if whole else [".3g", ".2g", ".1g"]:
+        texts = {index: format_number(value, spec) for index, value in np.ndenumerate(values)
+                 if np.isfinite(value)}
+        widest = max(max(len(t) for t in texts.values()), 2)
+        fontsize = min(largest, 0.55 * cell, 0.85 * cell / (0.6 * widest))
+        if fontsize >= smallest:
+            break
+    return texts, max(fontsize, smallest)
 
 
 def _cell_points(ax) -> float:
@@ -236,38 +329,6 @@ def _cell_points(ax) -> float:
     columns = abs(np.diff(ax.get_xlim())[0])
     rows = abs(np.diff(ax.get_ylim())[0])
     return 72 * min(box.width * width_in / columns, box.height * height_in / rows)
-
-
-def _write_numbers(ax, values: np.ndarray, fmt: str | None, cmap: str, vmin: float,
-                   vmax: float, symmetric: bool = False) -> None:
-    """Write each finite cell's number, as large as the cell allows (from ``MIN_FONT_PT`` to
-    11 pt), so call it once the layout is final. ``fmt`` (a format spec) defaults to whole
-    numbers if all are, else 3 significant digits (fewer where they would not fit at
-    ``MIN_FONT_PT``); written as the prose does (0,25)."""
-    values = np.asarray(values, dtype=float)
-    finite = values[np.isfinite(values)]
-    if not finite.size:
-        return
-    whole = np.all(finite == np.round(finite))
-    cell = _cell_points(ax)
-    for spec in [fmt] if fmt else [".0f"] if whole else [".3g", ".2g", ".1g"]:
-        texts = {index: format_number(value, spec) for index, value in np.ndenumerate(values)
-                 if np.isfinite(value)}
-        widest = max(max(len(t) for t in texts.values()), 2)
-        fontsize = min(11.0, 0.55 * cell, 0.85 * cell / (0.6 * widest))
-        if fontsize >= MIN_FONT_PT:
-            break
-    fontsize = max(fontsize, MIN_FONT_PT)
-    middle = (vmin + vmax) / 2
-    light_is_high = cmap in ("gray", "Greys_r", "viridis")
-    for (i, j), text in texts.items():
-        value = values[i, j]
-        if symmetric:
-            dark = abs(value) > 0.6 * vmax
-        else:
-            dark = value < middle if light_is_high else value > middle
-        ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
-                color="white" if dark else "black")
 
 
 def plot_matrices(matrices: Sequence, titles: Sequence[str] | None = None,
@@ -284,20 +345,14 @@ def plot_matrices(matrices: Sequence, titles: Sequence[str] | None = None,
     tallest = max(min(a.shape[0] / a.shape[1], 1.0) for a in arrays)   # height / width
     fig, axes = plt.subplots(1, len(arrays), figsize=(size * len(arrays), size * tallest + 0.45),
                              squeeze=False)
-    scales = [_draw_matrix(ax, values, cmap, symmetric=symmetric)
-              for ax, values in zip(axes[0], arrays, strict=True)]
+    for ax, values in zip(axes[0], arrays, strict=True):
+        matrix_axes(ax, values.shape)
     for ax, title in zip(axes[0], titles or [], strict=False):
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    if annotate:
-        for ax, values, (vmin, vmax) in zip(axes[0], arrays, scales, strict=True):
-            _write_numbers(ax, values, fmt, cmap, vmin, vmax, symmetric)
+    for ax, values in zip(axes[0], arrays, strict=True):
+        draw_matrix(ax, values, cmap=cmap, symmetric=symmetric, numbers=annotate, fmt=fmt)
     return fig
-
-
-# image pixels that no window covers: hatched red over a light red tint
-_MISSED_STYLE = {"facecolor": (1.0, 0.0, 0.0, 0.2), "hatch": "xx", "edgecolor": "tab:red",
-                 "linewidth": 0}
 
 
 def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
@@ -337,51 +392,31 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
     steps = list(range(min(steps, out_h * out_w))) if isinstance(steps, int) else list(steps)
     if annotate is None:
         annotate = max(padded.shape) <= 12
-    border = np.full((*padded.shape, 4), (0.55, 0.75, 1.0, 0.0))
-    border[:ph, :, 3] = border[padded.shape[0] - ph:, :, 3] = 0.55
-    border[:, :pw, 3] = border[:, padded.shape[1] - pw:, 3] = 0.55
-    covered = np.zeros(padded.shape, dtype=bool)
-    for i in range(out_h):
-        for j in range(out_w):
-            covered[i * sv:i * sv + kh, j * sh:j * sh + kw] = True
-    missed = ~covered & (border[..., 3] == 0)            # image pixels no window covers
+    missed = missed_pixels(padded.shape, [(i * sv, j * sh, kh, kw) for i in range(out_h)
+                                          for j in range(out_w)], (ph, pw))
     size = min(size, MAX_WIDTH / len(steps))
     fig, axes = plt.subplots(2, len(steps), figsize=(size * len(steps), size * 2.5),
                              squeeze=False)
-    numbers = []
-    for col, step in enumerate(steps):
+    for col, step in enumerate(steps):   # the frames first: the numbers need the final layout
         i, j = divmod(step, out_w)
         top, bottom = axes[0, col], axes[1, col]
-        numbers.append((top, padded, _draw_matrix(top, padded)))
-        top.imshow(border)
-        for r, c in zip(*np.nonzero(missed), strict=True):
-            top.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, **_MISSED_STYLE))
-        top.add_patch(plt.Rectangle((j * sh - 0.5, i * sv - 0.5), kw, kh, fill=False,
-                                    edgecolor="red", linewidth=2.5))
+        matrix_axes(top, padded.shape)
         top.set_title(f"paso {step + 1}\nventana en fila {i * sv}, columna {j * sh}",
                       fontsize=MIN_FONT_PT)
-        shown = np.full((out_h, out_w), np.nan)
-        shown.flat[:step + 1] = output.flat[:step + 1]
-        if kernel is None:
-            _draw_matrix(bottom, shown, cmap="Greys", vmin=0, vmax=3)
-        else:
-            numbers.append((bottom, shown,
-                            _draw_matrix(bottom, shown, vmin=output.min(), vmax=output.max())))
-        bottom.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red",
-                                       linewidth=2.5))
         # the output at the input's cell size, centred, so that the shrinking is visible
         extra_h, extra_w = (padded.shape[0] - out_h) / 2, (padded.shape[1] - out_w) / 2
+        matrix_axes(bottom, (out_h, out_w))
         bottom.set_xlim(-0.5 - extra_w, out_w - 0.5 + extra_w)
         bottom.set_ylim(out_h - 0.5 + extra_h, -0.5 - extra_h)
         bottom.axis("off")
         bottom.set_title(f"salida {out_h}×{out_w}: celda ({i}, {j})", fontsize=MIN_FONT_PT)
-    legend = [plt.Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="red", linewidth=2.5,
-                            label="ventana del núcleo")]
-    if ph or pw:
-        legend.append(plt.Rectangle((0, 0), 1, 1, facecolor=(0.3, 0.41, 0.55),   # as over 0
-                                    label="relleno"))
+    legend = [plt.Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="red",
+                            linewidth=2.5 * text_scale(), label="ventana del núcleo")]
+    if ph or pw:   # the tint as it looks over a 0
+        legend.append(plt.Rectangle((0, 0), 1, 1, label="relleno", facecolor=tuple(
+            c * PADDING_TINT[3] for c in PADDING_TINT[:3])))
     if missed.any():
-        legend.append(plt.Rectangle((0, 0), 1, 1, **_MISSED_STYLE,
+        legend.append(plt.Rectangle((0, 0), 1, 1, **MISSED_STYLE,
                                     label="píxeles que ninguna ventana visita"))
     if len(legend) > 1:
         fig.tight_layout(rect=(0, 0.06, 1, 1))
@@ -389,9 +424,18 @@ def plot_conv_steps(image, kernel_size: int | tuple[int, int] = 3,
                    frameon=False, handlelength=1.6, handleheight=1.6)
     else:
         fig.tight_layout()
-    if annotate:
-        for ax, values, (vmin, vmax) in numbers:
-            _write_numbers(ax, values, None, "gray", vmin, vmax)
+    for col, step in enumerate(steps):
+        i, j = divmod(step, out_w)
+        draw_matrix(axes[0, col], padded, numbers=annotate, padding=(ph, pw), missed=missed,
+                    boxes=[(i * sv, j * sh, kh, kw)])
+        shown = np.full((out_h, out_w), np.nan)
+        shown.flat[:step + 1] = output.flat[:step + 1]
+        if kernel is None:
+            draw_matrix(axes[1, col], shown, cmap="Greys", vmin=0, vmax=3, numbers=False,
+                        boxes=[(i, j, 1, 1)])
+        else:
+            draw_matrix(axes[1, col], shown, vmin=output.min(), vmax=output.max(),
+                        numbers=annotate, boxes=[(i, j, 1, 1)])
     return fig
 
 

@@ -1,5 +1,5 @@
 """benchmarks/bench_exercise.py: both pipelines run, start from the same weights, and compute the
-same figures; the summary, the report and the JSON hold what the README's table needs.
+same figures; the summary, the report and the JSON hold what benchmarks/README.md's table needs.
 
 The benchmark is a script, not a module of the package: it is imported from its path. Runs on
 the shipped sample (the ``no_data`` fixture hides any full set), a few hundred images, 1 epoch.

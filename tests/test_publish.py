@@ -228,26 +228,6 @@ def test_notebook_without_a_title_is_named_in_the_error(tmp_path):
         course_map.course_map(tmp_path)
 
 
-def test_static_widgets_draw_a_saved_progress_bar():
-    state = {
-        "box": {"model_name": "HBoxModel",
-                "state": {"children": ["IPY_MODEL_label", "IPY_MODEL_bar", "IPY_MODEL_gone"]}},
-        "label": {"model_name": "HTMLModel", "state": {"value": "epochs: 100%"}},
-        "bar": {"model_name": "FloatProgressModel", "state": {"value": 3.0, "max": 3.0}},
-    }
-    view = {"model_id": "box", "version_major": 2, "version_minor": 0}
-    cell = new_code_cell("fit()", outputs=[new_output(
-        "display_data", data={"application/vnd.jupyter.widget-view+json": view,
-                              "text/plain": "epochs:   0%|"})])
-    nb = new_notebook(cells=[cell], metadata={"widgets": {
-        "application/vnd.jupyter.widget-state+json": {"state": state}}})
-    page = site.static_widgets(nb)
-    assert page.cells[0].outputs[0].data == {"text/html": '<div class="course-widget"><span>'
-                                             'epochs: 100%</span><progress value="3.0" '
-                                             'max="3.0"></progress></div>'}
-    assert "widgets" not in page.metadata and "widgets" in nb.metadata
-
-
 def test_cli_handout_writes_the_students_notebooks(tmp_path, capsys):
     assert cli.main(["handout", "--out", str(tmp_path / "h")]) == 0
     assert sorted(p.name for p in (tmp_path / "h").glob("*.ipynb")) == HANDED_OUT
@@ -273,6 +253,13 @@ def test_site_refuses_a_folder_that_is_not_a_site(tmp_path):
     with pytest.raises(ValueError, match="no está vacía"):
         site.build_site(tmp_path)
     assert (tmp_path / "thesis.tex").read_text() == "mine"
+
+
+def test_instructor_site_without_its_guide_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.setattr(site, "INSTRUCTOR_GUIDE", Path("docs", "no_existe.md"))
+    with pytest.raises(site.SiteBuildError, match=r"no_existe\.md.*carpeta del curso"):
+        site.build_site(tmp_path / "s", instructor=True)
+    assert not (tmp_path / "s").exists()
 
 
 def _probe_notebook(path: Path, code: str) -> None:

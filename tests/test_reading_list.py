@@ -1,5 +1,5 @@
-"""The reading list (``cnn_course/__init__.py``'s docstring and the README's notebook table) says,
-for each notebook, exactly the lesson modules it uses and the public names it takes from them."""
+"""The reading list (``cnn_course/__init__.py``'s docstring) says, for each notebook, exactly the
+lesson modules it uses and the public names it takes from them."""
 
 import importlib
 import json
@@ -49,15 +49,6 @@ def docstring_entries() -> dict[str, dict[str, set[str]]]:
     return entries
 
 
-def readme_rows() -> dict[str, dict[str, set[str]]]:
-    """{notebook file: {module: names}} from the README's notebook-to-module table."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| `(\d\d\w*\.ipynb)` \| ((?:`\w+`: .*?)) \|$", readme, re.M)
-    return {name: {m: set(re.findall(r"`(\w+)`", names))
-                   for m, names in re.findall(r"`(\w+)`: ([^;]+)", cells)}
-            for name, cells in rows}
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_the_reading_list_says_what_each_notebook_uses(path: Path):
     used = used_names(path)
@@ -65,7 +56,6 @@ def test_the_reading_list_says_what_each_notebook_uses(path: Path):
     assert docstring_entries().get(number) == used, (
         f"cnn_course/__init__.py's reading list for {number} should read: "
         + "; ".join(f"{m}: {', '.join(sorted(n, key=str.lower))}" for m, n in used.items()))
-    assert readme_rows().get(path.name) == used, f"README's notebook table row for {path.name}"
 
 
 def test_the_reading_list_follows_the_course_order():

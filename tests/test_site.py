@@ -170,11 +170,9 @@ def crawl(site, base_url, browser) -> dict[str, Visit]:
 
 
 def test_every_notebook_and_the_landing_page_are_pages(site, published):
-    pages = _pages(site)
-    assert "index.html" in pages and "search.html" in pages
     assert len(published) >= 10
-    for info in published:
-        assert f"notebooks/{info.path.stem}.html" in pages
+    assert _pages(site) == sorted(["index.html", "search.html"] + [
+        f"notebooks/{info.path.stem}.html" for info in published])   # and no other page
 
 
 def test_pages_hide_the_test_markers(site, published):
@@ -577,8 +575,6 @@ def test_figures_keep_their_drawn_width_and_open_full_size(browser, base_url, pu
 # --- the instructor's version and animated outputs, on a one-notebook course ------------------
 
 GIF = "R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
-PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJ"
-       "RU5ErkJggg==")
 
 
 def _one_notebook_course(folder: Path) -> Path:
@@ -587,8 +583,6 @@ def _one_notebook_course(folder: Path) -> Path:
         nbformat.v4.new_markdown_cell(header),
         nbformat.v4.new_code_cell("respuesta_secreta = 6 * 7", metadata={"tags": ["solution"]}),
         nbformat.v4.new_code_cell("animacion()", outputs=[
-            nbformat.v4.new_output("display_data", data={"image/gif": GIF, "image/png": PNG,
-                                                         "text/plain": "<anim>"}),
             nbformat.v4.new_output("display_data", data={
                 "text/html": f'<img class="anim" src="data:image/gif;base64,{GIF}">',
                 "text/plain": "<HTML>"})]),
@@ -611,7 +605,13 @@ def test_one_notebook_site_students_or_instructor_and_animations(tmp_path, instr
         bundled = course.read(f"{bundle.BUNDLE_FOLDER}/{bundle.NOTEBOOKS_FOLDER}/00_prueba.ipynb")
     assert (b"respuesta_secreta" in bundled) == instructor
     assert "colab.research.google.com" not in index.read_text(encoding="utf-8")  # no --repo-url
-    # issue 20's animations: a GIF output is shown before its still PNG, an HTML <img> as is
-    gifs = [p.name for p in (site / "_images").glob("*.gif")]
-    assert len(gifs) == 1 and gifs[0] in page and not list((site / "_images").glob("*.png"))
+    # the instructor's guide is a page of the instructor's version only
+    assert _pages(site) == sorted(["index.html", "search.html", "notebooks/00_prueba.html"]
+                                  + ["guia_profesor.html"] * instructor)
+    if instructor:
+        guide = (site / "guia_profesor.html").read_text(encoding="utf-8")
+        assert "Guía del profesor" in guide and 'href="guia_profesor.html"' in index.read_text(
+            encoding="utf-8")
+    # HTML holding a data-URI <img> is shown as is (the course's animations are animated PNGs,
+    # image/png outputs shown like any figure)
     assert '<img class="anim" src="data:image/gif;base64,' in page

@@ -28,9 +28,12 @@ def _package_files() -> set[str]:
 
 
 def _modules() -> set[str]:
-    """Every module of the package in the checkout: ``cnn_course``, ``cnn_course.tools.cli``..."""
+    """Every module of the package in the checkout: ``cnn_course``, ``cnn_course.tools.cli``...
+    (a ``.py`` file outside a package, such as the site's ``conf.py``, is data, not a module)."""
     names = set()
     for path in PACKAGE.rglob("*.py"):
+        if not (path.parent / "__init__.py").is_file():
+            continue
         parts = path.relative_to(ROOT).with_suffix("").parts
         names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
     return names

@@ -349,7 +349,7 @@ def _add_grade(sub) -> None:
                        help="cuadernos a la vez; los hilos de la máquina se reparten entre ellos")
     grade.add_argument("--checks", type=Path, default=None, metavar="FICHERO",
                        help="comprobaciones propias del profesor: funciones "
-                       "check_<cuaderno>_<nombre>(ns) (ver el README)")
+                       "check_<cuaderno>_<nombre>(ns) (ver docs/guia_profesor.md)")
     grade.add_argument("--full", action="store_true",
                        help="ejecutar en modo completo (por defecto, modo rápido)")
     grade.add_argument("--expect", nargs="+", default=None, metavar="CUADERNO",

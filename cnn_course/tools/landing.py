@@ -89,18 +89,25 @@ def landing_page(notebooks: list[NotebookInfo], title: str, *, wheel: str,
                  repo_url: str | None = None, colab_branch: str = "gh-pages",
                  instructor: bool = False) -> str:
     """The site's index.md (Spanish MyST): what the course is, its download and how to start,
-    and the map; ``repo_url`` adds the repository and the Colab links."""
+    and the map; ``repo_url`` adds the repository and the Colab links, ``instructor`` the
+    instructor's guide (a page ``guia_profesor`` beside it)."""
     cards = "".join(course_card(info, colab_url(repo_url, colab_branch, info.path.name)
                                 if repo_url else None) for info in notebooks)
     pages = "\n".join(f"notebooks/{info.path.stem}" for info in notebooks)
     version = ("la del profesor: con las soluciones" if instructor else
                "la de los estudiantes: los ejercicios sin resolver")
+    guide = ("La [guía del profesor](guia_profesor.md) explica cómo preparar las hojas, las "
+             "demostraciones en clase, la calificación y la publicación de esta web.\n"
+             if instructor else "")
+    if instructor:   # tools.site copies docs/guia_profesor.md beside this page
+        pages += "\nguia_profesor"
     repo = (f"El código del curso está en el repositorio <{repo_url}>; cada cuaderno se puede "
             "abrir también en Google Colab (enlace «Abrir en Colab»), donde su primera celda "
             "instala la biblioteca.\n" if repo_url else "")
     return LANDING_PAGE.format(
         title=title, cards=cards, pages=pages, bundle=f"{DOWNLOADS}/{BUNDLE_NAME}",
-        version=version, repo=repo, start=getting_started(wheel, level=2).split("\n", 2)[2])
+        version=version, guide=guide, repo=repo,
+        start=getting_started(wheel, level=2).split("\n", 2)[2])
 
 
 LANDING_PAGE = """\
@@ -113,7 +120,7 @@ puedes comprobar; casi todos terminan con unas «Ideas clave» y ejercicios.
 
 Estas páginas muestran los cuadernos con las salidas guardadas de su última ejecución, en su
 versión {version}.
-
+{guide}
 <p class="course-download"><a href="{bundle}" download>Descargar el curso entero (.zip)</a></p>
 
 El .zip trae los cuadernos, la biblioteca del curso y un `LEEME.md` con estos mismos pasos
