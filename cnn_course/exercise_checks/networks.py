@@ -1,18 +1,226 @@
 """Exercises of notebooks 05-06: a Dataset, evaluating in batches, the network's shapes and
-parameters, the slides' epoch loop."""
+parameters, the slides' epoch loop. Each check is a probe (runs the answer, records what it does
+as plain data) and a judge (compares that record with the reference, runs no student code)."""
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from .common import Wrong, as_number, exercise, expect_number, own_code, spanish
+from .common import Wrong, exercise, expect_number, own_code, spanish
+from .trace import fill_by_shape, to_array
 
-__all__ = ["FLATTEN_MISTAKES", "check_05_1", "check_05_2", "check_05_3", "check_06_1",
-           "check_06_2", "check_06_3"]
+__all__ = ["FLATTEN_MISTAKES", "attempt", "check_05_1", "check_05_2", "check_05_3", "check_06_1",
+           "check_06_2", "check_06_3", "failed", "judge_safely", "library_answer"]
+
+
+# ------------------------------------------------ probe/judge glue (interim: see issue 25)
+
+def attempt(call: Callable, *args: Any, **kwargs: Any) -> tuple[Any, dict | None]:
+    """Run the student's ``call``; return (result, None) or (None, the error as plain data)."""
+    try:
+        return call(*args, **kwargs), None
+    except Exception as error:  # the student's code failed: that is evidence, not a crash
+        return None, {"type": type(error).__name__, "text": str(error)[:300]}
+
+
+def failed(error: Any, call: str) -> Wrong:
+    """The Spanish verdict on an error raised by the student's code while ``call`` ran."""
+    if not isinstance(error, dict):
+        return Wrong("No se pudo leer lo que comprobó el núcleo.")
+    return Wrong(f"Tu respuesta da un error al probarla con {call}: "
+                 f"{error.get('type', '?')}: {error.get('text', '')}")
+
+
+def library_answer(answer: Any, what: str) -> dict:
+    """Evidence that ``answer`` is the library's own (interim: issue 25's forbidding of named
+    functions while the answer runs replaces this look at ``__module__``)."""
+    try:
+        own_code(answer, what)
+    except Wrong as wrong:
+        return {"library": str(wrong)}
+    return {}
+
+
+def judge_safely(judge: Callable[[dict, int], None], evidence: dict, seed: int) -> None:
+    """``judge(evidence, seed)``, where malformed evidence (a kernel that lied) is a wrong
+    answer, never a crash."""
+    try:
+        if "library" in evidence:
+            raise Wrong(str(evidence["library"]))
+        judge(evidence, seed)
+    except Wrong:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+        raise Wrong("No se pudo leer lo que comprobó el núcleo.") from error
+
+
+def _array(value: Any) -> np.ndarray | None:
+    """An answer's tensor, array or list of numbers as a float64 array (None otherwise)."""
+    array = to_array(value)
+    if array is None and isinstance(value, list | tuple):
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+    return array
+
+
+def _generator(exercise: int, seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(1000 * exercise + seed)
+
+
+# ------------------------------------------------------------------------------ 05.1
+
+def _images_05_1(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = _generator(51, seed)
+    return (torch.rand(13, 1, 28, 28, generator=generator),
+            torch.randint(0, 10, (13,), generator=generator))
+
+
+def probe_05_1(answer: Any, seed: int = 0) -> dict:
+    """Build the student's Dataset on 13 images of our own; record len, items 0, 4, 12 and the
+    first batch of a DataLoader of 5."""
+    if library_answer(answer, "clase Dataset"):
+        return library_answer(answer, "clase Dataset")
+    if not isinstance(answer, type):
+        return {"kind": type(answer).__name__}
+    images, labels = _images_05_1(seed)
+    dataset, error = attempt(answer, images.clone(), labels.clone())
+    if error:
+        return {"kind": "class", "error": error, "call": "DatasetAplanado(images, labels)"}
+    evidence: dict = {"kind": "class"}
+    length, error = attempt(len, dataset)
+    evidence["length"] = length if isinstance(length, int) else None
+    items = []
+    for i in (0, 4, 12):
+        item, error = attempt(lambda i=i: dataset[i])
+        if error:
+            return {**evidence, "error": error, "call": f"dataset[{i}]"}
+        pair = isinstance(item, tuple | list) and len(item) == 2
+        items.append({"pair": pair, "image": _array(item[0]) if pair else None,
+                      "label": _array(item[1]) if pair else None})
+    evidence["items"] = items
+    batch, error = attempt(lambda: next(iter(DataLoader(dataset, batch_size=5))))
+    if error:
+        return {**evidence, "error": error, "call": "DataLoader(dataset, batch_size=5)"}
+    if isinstance(batch, list | tuple) and len(batch) == 2:
+        evidence["batch"] = [list(getattr(b, "shape", [])) for b in batch]
+    return evidence
+
+
+def judge_05_1(evidence: dict, seed: int = 0) -> None:
+    if evidence["kind"] != "class":
+        raise Wrong("Se espera la clase (DatasetAplanado), no un objeto creado con ella.")
+    if "error" in evidence:
+        raise failed(evidence["error"], f"{evidence['call']} (13 imágenes (13, 1, 28, 28) y 13 "
+                                        "etiquetas)")
+    images, labels = _images_05_1(seed)
+    if evidence["length"] != 13:
+        raise Wrong(f"Con 13 imágenes, len() da {evidence['length']}: debe contar muestras.")
+    for i, item in zip((0, 4, 12), evidence["items"], strict=True):
+        if not item["pair"]:
+            raise Wrong("El elemento i debe ser una pareja (imagen, etiqueta).")
+        image, label = item["image"], item["label"]
+        if image is None or image.shape != (784,):
+            shape = None if image is None else tuple(image.shape)
+            raise Wrong(f"La imagen sale con forma {shape}; aplanada debe ser un vector de 784 "
+                        "números.")
+        if not np.allclose(image, images[i].reshape(-1).double().numpy(), atol=1e-6):
+            raise Wrong("La imagen aplanada no es la imagen i: ¿el índice, o el orden de los "
+                        "píxeles?")
+        if label is None or label.size != 1 or float(label.reshape(-1)[0]) != int(labels[i]):
+            raise Wrong("La etiqueta no es la de la muestra i.")
+    if evidence.get("batch") != [[5, 784], [5]]:
+        raise Wrong(f"Un DataLoader de bandeja 5 da {evidence.get('batch')}; se esperaba "
+                    "[5, 784] y [5].")
+
+
+# ------------------------------------------------------------------------------ 05.2
+
+_BATCHINGS_05_2 = ((70, 32), (45, 20))    # samples, batch size: the last batch is smaller
+
+
+class _Watched(nn.Module):
+    """A linear model that remembers the size of every batch it sees."""
+
+    def __init__(self, seed: int):
+        super().__init__()
+        self.layer = fill_by_shape(nn.Linear(4, 3), seed)
+        with torch.no_grad():
+            self.layer.weight.mul_(6)
+        self.sizes: list[int] = []
+
+    def forward(self, x):
+        self.sizes.append(len(x))
+        return self.layer(x)
+
+
+def _data_05_2(seed: int, samples: int) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = _generator(52 + samples, seed)
+    return (torch.randn(samples, 4, generator=generator),
+            torch.randint(0, 3, (samples,), generator=generator))
+
+
+def probe_05_2(answer: Any, seed: int = 0) -> dict:
+    """Call ``evalua`` on two loaders whose last batch is smaller; record what it returns and the
+    size of each batch the model saw."""
+    if library_answer(answer, "función"):
+        return library_answer(answer, "función")
+    runs = []
+    for samples, batch in _BATCHINGS_05_2:
+        model = _Watched(seed)
+        x, y = _data_05_2(seed, samples)
+        loader = DataLoader(TensorDataset(x, y), batch_size=batch)
+        got, error = attempt(answer, model, loader, nn.CrossEntropyLoss())
+        if error:
+            return {"error": error, "samples": samples, "batch": batch}
+        value = _array(got)
+        if value is None and isinstance(got, int | float) and not isinstance(got, bool):
+            value = np.float64(got)
+        runs.append({"value": value if value is None or value.size == 1 else None,
+                     "given": type(got).__name__, "seen": model.sizes})
+    return {"runs": runs}
+
+
+def judge_05_2(evidence: dict, seed: int = 0) -> None:
+    if "error" in evidence:
+        raise failed(evidence["error"], f"un cargador de {evidence['samples']} muestras en "
+                                        f"bandejas de {evidence['batch']} y CrossEntropyLoss()")
+    for (samples, batch), run in zip(_BATCHINGS_05_2, evidence["runs"], strict=True):
+        seen = [int(n) for n in run["seen"]]
+        if any(n > batch for n in seen):
+            raise Wrong(f"La red recibió una bandeja de {max(seen)} muestras con un cargador de "
+                        f"bandejas de {batch}: has juntado el conjunto y lo evalúas de una vez, "
+                        "justo lo que la evaluación por bandejas evita (con 10.000 imágenes no "
+                        "cabe en la RAM). Pasa cada bandeja por la red y acumula.")
+        if run["value"] is None:
+            raise Wrong(f"La función devuelve {run['given']}; se esperaba un número, la pérdida "
+                        "media.")
+        got = float(np.asarray(run["value"]).reshape(-1)[0])
+        model, (x, y) = _Watched(seed), _data_05_2(seed, samples)
+        with torch.no_grad():
+            right = nn.functional.cross_entropy(model(x), y).item()
+            means = [nn.functional.cross_entropy(model(x[i:i + batch]), y[i:i + batch]).item()
+                     for i in range(0, samples, batch)]
+        if abs(got - right) < 1e-4 * (1 + right):
+            continue
+        if abs(got - sum(means)) < 1e-4 * (1 + got):
+            raise Wrong("Has sumado las medias de las bandejas: crece con el número de bandejas "
+                        "y no es una pérdida media.")
+        if abs(got - sum(means) / len(means)) < 1e-4 * (1 + got):
+            raise Wrong("Es la media de las medias: la última bandeja, más pequeña, pesa igual "
+                        "que las demás. Pondera cada bandeja por su tamaño.")
+        if sum(seen) < samples:
+            raise Wrong(f"La red vio {sum(seen)} de las {samples} muestras del cargador: "
+                        "recorre todas las bandejas.")
+        raise Wrong(f"Con {samples} muestras en bandejas de {batch} da {spanish(got)}, y la "
+                    f"pérdida media del conjunto es {spanish(round(right, 4))}.")
 
 
 @exercise("05.1", "una clase Dataset DatasetAplanado(images, labels) cuyo elemento i sea la "
@@ -34,33 +242,8 @@ class DatasetAplanado(Dataset):
         return self.images[i].reshape(-1), self.labels[i]
 
 respuesta_05_1 = DatasetAplanado""", code=True)
-def check_05_1(answer) -> None:
-    own_code(answer, "clase Dataset")
-    if not isinstance(answer, type):
-        raise Wrong("Se espera la clase (DatasetAplanado), no un objeto creado con ella.")
-    generator = torch.Generator().manual_seed(51)
-    images = torch.rand(13, 1, 28, 28, generator=generator)
-    labels = torch.randint(0, 10, (13,), generator=generator)
-    dataset = answer(images.clone(), labels.clone())
-    if len(dataset) != 13:
-        raise Wrong(f"Con 13 imágenes, len() da {len(dataset)}: debe contar muestras.")
-    item = dataset[4]
-    if not isinstance(item, tuple | list) or len(item) != 2:
-        raise Wrong("El elemento i debe ser una pareja (imagen, etiqueta).")
-    image, label = item
-    if tuple(torch.as_tensor(image).shape) != (784,):
-        raise Wrong(f"La imagen sale con forma {tuple(torch.as_tensor(image).shape)}; aplanada "
-                    "debe ser un vector de 784 números.")
-    if not torch.equal(torch.as_tensor(image), images[4].reshape(-1)):
-        raise Wrong("La imagen aplanada no es la imagen i: ¿el índice, o el orden de los "
-                    "píxeles?")
-    if int(label) != int(labels[4]):
-        raise Wrong("La etiqueta no es la de la muestra i.")
-    batch_x, batch_y = next(iter(DataLoader(dataset, batch_size=5)))
-    if tuple(batch_x.shape) != (5, 784) or tuple(batch_y.shape) != (5,):
-        raise Wrong(f"Un DataLoader de bandeja 5 da {tuple(batch_x.shape)} y "
-                    f"{tuple(batch_y.shape)}; se esperaba (5, 784) y (5,).")
-
+def check_05_1(answer: Any, seed: int = 0) -> None:
+    judge_safely(judge_05_1, probe_05_1(answer, seed), seed)
 
 @exercise("05.2", "una función evalua(model, loader, loss_fn) que devuelva la pérdida media de "
           "todo el conjunto, evaluado por bandejas",
@@ -76,28 +259,8 @@ def evalua(model, loader, loss_fn):
     return total / seen
 
 respuesta_05_2 = evalua""", code=True)
-def check_05_2(answer) -> None:
-    own_code(answer, "función")
-    generator = torch.Generator().manual_seed(52)
-    x, y = torch.randn(70, 4, generator=generator), torch.randint(0, 3, (70,), generator=generator)
-    model = nn.Linear(4, 3)
-    with torch.no_grad():
-        model.weight.copy_(torch.randn(3, 4, generator=generator) * 3)
-        right = nn.functional.cross_entropy(model(x), y).item()
-        means = [nn.functional.cross_entropy(model(x[i:i + 32]), y[i:i + 32]).item()
-                 for i in range(0, 70, 32)]
-    got = as_number(answer(model, DataLoader(TensorDataset(x, y), batch_size=32),
-                           nn.CrossEntropyLoss()))
-    if abs(got - right) < 1e-4 * (1 + right):
-        return
-    if abs(got - sum(means)) < 1e-4 * (1 + got):
-        raise Wrong("Has sumado las medias de las bandejas: crece con el número de bandejas y "
-                    "no es una pérdida media.")
-    if abs(got - sum(means) / len(means)) < 1e-4 * (1 + got):
-        raise Wrong("Es la media de las medias: la última bandeja, más pequeña, pesa igual que "
-                    "las demás. Pondera cada bandeja por su tamaño.")
-    raise Wrong(f"Con 70 muestras en bandejas de 32 da {spanish(got)}, y no es la pérdida media "
-                "del conjunto.")
+def check_05_2(answer: Any, seed: int = 0) -> None:
+    judge_safely(judge_05_2, probe_05_2(answer, seed), seed)
 
 
 @exercise("05.3", "cuántas bandejas da DataLoader(train_set, batch_size=128) con las 60.000 "
@@ -148,12 +311,14 @@ def check_06_2(answer) -> None:
         "Cuenta filtros × canales de entrada × 3 × 3, más los sesgos.")
 
 
-class _Probe(nn.Module):
+# ------------------------------------------------------------------------------ 06.3
+
+class _Modes(nn.Module):
     """A tiny network that remembers whether it ran in training mode."""
 
-    def __init__(self):
+    def __init__(self, seed: int):
         super().__init__()
-        self.layer = nn.Linear(6, 3)
+        self.layer = fill_by_shape(nn.Linear(6, 3), seed)
         self.modes: list[bool] = []
 
     def forward(self, x):
@@ -161,14 +326,69 @@ class _Probe(nn.Module):
         return self.layer(x)
 
 
-def _reference_epoch(model, batches, loss_fn, optimizer, zero_grad: bool = True) -> None:
-    model.train()
-    for x, y in batches:
+def _batches_06_3(seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    generator = _generator(63, seed)
+    x, y = torch.randn(20, 6, generator=generator), torch.randint(0, 3, (20,), generator=generator)
+    return [(x[i:i + 5], y[i:i + 5]) for i in range(0, 20, 5)]
+
+
+def _epoch(seed: int, zero_grad: bool = True) -> list[np.ndarray]:
+    """The slides' epoch on the probe's network: its parameters afterwards."""
+    model = _Modes(seed)
+    loss_fn, optimizer = nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.5)
+    for x, y in _batches_06_3(seed):
         loss = loss_fn(model(x), y)
         if zero_grad:
             optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    return [to_array(p) for p in model.parameters()]
+
+
+def probe_06_3(answer: Any, seed: int = 0) -> dict:
+    """Run the student's epoch on a small network left in evaluation mode, with 4 batches of 5;
+    record the modes it ran in and its parameters afterwards."""
+    if library_answer(answer, "función"):
+        return library_answer(answer, "función")
+    model = _Modes(seed).eval()
+    _, error = attempt(answer, model, _batches_06_3(seed), nn.CrossEntropyLoss(),
+                       torch.optim.SGD(model.parameters(), lr=0.5))
+    if error:
+        return {"error": error}
+    return {"modes": list(model.modes), "parameters": [to_array(p) for p in model.parameters()]}
+
+
+def judge_06_3(evidence: dict, seed: int = 0) -> None:
+    if "error" in evidence:
+        raise failed(evidence["error"], "una red lineal 6 → 3, 4 bandejas de 5, "
+                                        "CrossEntropyLoss() y SGD con tasa 0,5")
+    modes, batches = evidence["modes"], 4
+
+    def same(parameters: list[np.ndarray]) -> bool:
+        got = evidence["parameters"]
+        return len(got) == len(parameters) and all(
+            np.shape(a) == b.shape and np.allclose(a, b, atol=1e-6)
+            for a, b in zip(got, parameters, strict=True))
+
+    if not modes:
+        raise Wrong("La red no ha visto ninguna bandeja: recorre el cargador.")
+    if not all(modes):
+        raise Wrong("La red estaba en modo evaluación: ponla en modo entrenamiento antes de "
+                    "entrenar (importa con Dropout o BatchNorm).")
+    if same([to_array(p) for p in _Modes(seed).parameters()]):
+        raise Wrong("Los pesos no han cambiado: ¿das el paso del optimizador (y después de "
+                    "calcular los gradientes)?")
+    if same(_epoch(seed)):
+        return
+    if same(_epoch(seed, zero_grad=False)):
+        raise Wrong("Los gradientes se acumulan de una bandeja a otra: ¿los pones a cero en "
+                    "cada paso?")
+    if len(modes) != batches:
+        times = "1 vez" if len(modes) == 1 else f"{len(modes)} veces"
+        raise Wrong(f"Con {batches} bandejas la red se ejecutó {times}: una pasada por "
+                    "bandeja.")
+    raise Wrong("Los pesos no acaban como tras una época del bucle de las transparencias: "
+                "repasa el orden de los pasos.")
 
 
 @exercise("06.3", "una función entrena_una_epoca(model, loader, loss_fn, optimizer) que entrene "
@@ -185,39 +405,5 @@ def entrena_una_epoca(model, loader, loss_fn, optimizer):
         optimizer.step()
 
 respuesta_06_3 = entrena_una_epoca""", code=True)
-def check_06_3(answer) -> None:
-    own_code(answer, "función")
-    generator = torch.Generator().manual_seed(63)
-    x, y = torch.randn(20, 6, generator=generator), torch.randint(0, 3, (20,), generator=generator)
-    batches = [(x[i:i + 5], y[i:i + 5]) for i in range(0, 20, 5)]
-    start = _Probe().eval()
-
-    def run(epoch, **kwargs) -> _Probe:
-        model = copy.deepcopy(start)
-        epoch(model, list(batches), nn.CrossEntropyLoss(),
-              torch.optim.SGD(model.parameters(), lr=0.5), **kwargs)
-        return model
-
-    def same(a: nn.Module, b: nn.Module) -> bool:
-        return all(torch.allclose(p, q, atol=1e-6) for p, q in
-                   zip(a.parameters(), b.parameters(), strict=True))
-
-    student = run(answer)
-    if not student.modes:
-        raise Wrong("La red no ha visto ninguna bandeja: recorre el cargador.")
-    if not all(student.modes):
-        raise Wrong("La red estaba en modo evaluación: ponla en modo entrenamiento antes de "
-                    "entrenar (importa con Dropout o BatchNorm).")
-    if same(student, start):
-        raise Wrong("Los pesos no han cambiado: ¿das el paso del optimizador (y después de "
-                    "calcular los gradientes)?")
-    if same(student, run(_reference_epoch)):
-        return
-    if same(student, run(_reference_epoch, zero_grad=False)):
-        raise Wrong("Los gradientes se acumulan de una bandeja a otra: ¿los pones a cero en "
-                    "cada paso?")
-    if len(student.modes) != len(batches):
-        raise Wrong(f"Con {len(batches)} bandejas la red se ejecutó {len(student.modes)} veces: "
-                    "una pasada por bandeja.")
-    raise Wrong("Los pesos no acaban como tras una época del bucle de las transparencias: "
-                "repasa el orden de los pasos.")
+def check_06_3(answer: Any, seed: int = 0) -> None:
+    judge_safely(judge_06_3, probe_06_3(answer, seed), seed)
