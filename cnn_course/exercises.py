@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .exercise_checks import assignment, first_steps, networks, sizes, transfer
+from .exercise_checks.behaviour import explain
 from .exercise_checks.common import REGISTRY, Exercise, Wrong
 
 __all__ = ["EXERCISES", "GRADED", "Exercise", "Result", "Wrong", "check", "check_namespace",
@@ -81,9 +82,13 @@ def _exercise(id: str) -> Exercise:
 #                                         (numbers, strings, lists, dicts, NumPy arrays)
 #   judge(id, evidence, seed) -> Result   compares that data with the reference; runs nothing
 # The evidence crosses between them as JSON (evidence_to_json / evidence_from_json), never as a
-# pickle of the student's objects. In a notebook, check() does both in one process.
-# TRANSITIONAL: probe still runs the whole old check in the kernel; the per-exercise probes and
-# judges replace it.
+# pickle of the student's objects. In a notebook, check() does both in one process. Each
+# exercise registers its own probe and judge (exercise_checks.common.exercise); what a probe
+# refuses on the spot (an error in the student's code, a forbidden call) is the evidence
+# {"wrong": message}, which can only fail. TRANSITIONAL: exercises still registered as one old
+# check(answer) run it whole in the probe ({"verdict": ...}); notebooks 05-08 convert them.
+
+_MALFORMED = "✘ No se pudo leer lo que comprobó el núcleo: vuelve a ejecutar el cuaderno."
 
 
 def probe(id: str, answer: Any, seed: int = 0) -> dict:
@@ -93,13 +98,15 @@ def probe(id: str, answer: Any, seed: int = 0) -> dict:
     if answer is None or answer is Ellipsis:
         return {"unsolved": True}
     try:
-        exercise.check(answer)
+        if exercise.check is not None:      # TRANSITIONAL: an old-style check, run whole
+            exercise.check(answer)
+            return {"verdict": "correcto"}
+        evidence = exercise.probe(answer, seed)
     except Wrong as wrong:
-        return {"verdict": "incorrecto", "message": str(wrong)}
-    except Exception as error:  # the student's code failed on our inputs
-        return {"verdict": "incorrecto", "message": f"Tu respuesta da un error al probarla: "
-                                                    f"{type(error).__name__}: {error}"}
-    return {"verdict": "correcto"}
+        return {"wrong": str(wrong), "forbidden_called": getattr(wrong, "called", [])}
+    except Exception as error:  # the student's code failed where no probe explained it
+        return {"wrong": explain(error, "las entradas del comprobador")}
+    return evidence
 
 
 def judge(id: str, evidence: dict, seed: int = 0) -> Result:
@@ -107,19 +114,34 @@ def judge(id: str, evidence: dict, seed: int = 0) -> Result:
     the student's code. Malformed evidence (a kernel that lied) is "incorrecto"."""
     exercise = _exercise(id)
     if not isinstance(evidence, dict):
-        return Result(id, "incorrecto", "✘ No se pudo leer lo que comprobó el núcleo.")
-    if evidence.get("unsolved"):
+        return Result(id, "incorrecto", _MALFORMED)
+    if evidence.get("unsolved") is True:
         return Result(id, "sin resolver", f"{UNSOLVED}: {exercise.statement}")
-    if evidence.get("verdict") == "correcto":
-        return Result(id, "correcto", CORRECT)
-    return Result(id, "incorrecto", f"✘ {evidence.get('message', '')}")
+    if "wrong" in evidence:
+        message = evidence["wrong"]
+        if not isinstance(message, str):
+            return Result(id, "incorrecto", _MALFORMED)
+        return Result(id, "incorrecto", f"✘ {message[:1000]}")
+    if exercise.check is not None:          # TRANSITIONAL: the old check's verdict
+        if evidence.get("verdict") == "correcto":
+            return Result(id, "correcto", CORRECT)
+        return Result(id, "incorrecto", f"✘ {evidence.get('message', '')}")
+    try:
+        exercise.judge(evidence, seed)
+    except Wrong as wrong:
+        return Result(id, "incorrecto", f"✘ {wrong}")
+    except Exception:               # evidence the judge could not read: never a crash
+        return Result(id, "incorrecto", _MALFORMED)
+    return Result(id, "correcto", CORRECT)
 
 
 def check(id: str, answer: Any, seed: int = 0) -> Result:
-    """Check ``answer`` for exercise ``id`` without printing: ``judge(probe(answer))``. ``...``
-    or None is "sin resolver"; an exception raised by the student's code is "incorrecto",
-    explained in Spanish. Notebooks 00-08 call it through ``comprueba``."""
-    return judge(id, probe(id, answer, seed), seed)
+    """Check ``answer`` for exercise ``id`` without printing: ``judge(probe(answer))``, the
+    evidence passed through its JSON as in the grader. ``...`` or None is "sin resolver"; an
+    exception raised by the student's code is "incorrecto", explained in Spanish. Notebooks
+    00-08 call it through ``comprueba``."""
+    evidence = evidence_from_json(evidence_to_json(probe(id, answer, seed)))
+    return judge(id, evidence, seed)
 
 
 def probe_namespace(id: str, namespace: dict, seed: int = 0) -> dict:

@@ -1,5 +1,16 @@
 """What every exercise check shares: the ``Exercise`` record, the ``Wrong`` answer, the registry,
-and small helpers that read a student's answer (a number, a shape, their own code).
+and small helpers that read a student's answer (a number, a shape, an integer).
+
+A check is two halves (issue 25), so that a grader can run the first inside a sandboxed kernel
+and the second in its own process:
+- ``probe(answer, seed) -> evidence``: runs the answer (``behaviour.run``) and returns what it
+  did as plain data (numbers, strings, lists, dicts, NumPy arrays). It may raise ``Wrong`` for
+  what it can refuse on the spot (a student's exception, a forbidden call, a string where a
+  number is asked): ``exercises.probe`` turns that into the evidence ``{"wrong": message}``.
+- ``judge(evidence, seed) -> None``: compares the evidence with the reference, regenerating the
+  unseen inputs from ``seed`` (``behaviour.seeded``); it runs no student code, reads the
+  evidence with ``behaviour.given``/``given_array`` and raises ``Wrong`` aimed at the mistake.
+Numeric and shape answers share ``probe_number``/``probe_shape`` and ``number_of``/``shape_of``.
 
 Notebooks 00-08 (``comprueba``) use it through ``cnn_course.exercises``.
 """
@@ -16,8 +27,9 @@ import torch
 
 from .. import config
 
-__all__ = ["REGISTRY", "Exercise", "Wrong", "as_number", "as_shape", "exercise", "expect_number",
-           "own_code", "spanish"]
+__all__ = ["REGISTRY", "Exercise", "Unreadable", "Wrong", "as_integer", "as_number", "as_shape",
+           "exercise", "expect_number", "number_of", "own_code", "probe_number", "probe_shape",
+           "read_number", "shape_of", "spanish"]
 
 
 class Wrong(Exception):
@@ -27,7 +39,8 @@ class Wrong(Exception):
 @dataclass(frozen=True)
 class Exercise:
     """One exercise of a notebook: its id ("03.1"), the variable the student assigns, its
-    statement (also the handout's placeholder comment), hint, reference solution and check."""
+    statement (also the handout's placeholder comment), hint, reference solution, and its
+    check as ``probe``/``judge`` (``check`` only for the TRANSITIONAL old-style checks)."""
 
     id: str
     notebook: str
@@ -35,7 +48,9 @@ class Exercise:
     statement: str
     hint: str
     solution: str
-    check: Callable[[Any], None] = field(repr=False)
+    probe: Callable[[Any, int], dict] | None = field(default=None, repr=False)
+    judge: Callable[[dict, int], None] | None = field(default=None, repr=False)
+    check: Callable[[Any], None] | None = field(default=None, repr=False)
     code: bool = False
     points: float = 1.0
 
@@ -43,17 +58,39 @@ class Exercise:
 REGISTRY: dict[str, Exercise] = {}
 
 
+class Unreadable(Wrong):
+    """Evidence a judge cannot read: the kernel that produced it did not run the probe."""
+
+    def __init__(self, what: str = ""):
+        super().__init__("No se pudo leer lo que comprobó el núcleo"
+                         + (f" ({what})" if what else "") + ": vuelve a ejecutar el cuaderno.")
+
+
 def exercise(id: str, statement: str, hint: str, solution: str, code: bool = False,
-             points: float = 1.0) -> Callable:
-    """Register the decorated check function as exercise ``id`` ("03.1", "06a.2")."""
+             points: float = 1.0, probe: Callable[[Any, int], dict] | None = None) -> Callable:
+    """Register exercise ``id`` ("03.1", "06a.2"); decorate one of:
+    - a class with ``probe(answer, seed)`` and ``judge(evidence, seed)`` (plain functions in
+      its body, no ``self``);
+    - a ``judge(evidence, seed)`` function, with ``probe=`` a shared probe (``probe_number``,
+      ``probe_shape``);
+    - TRANSITIONAL: an old-style ``check(answer)`` that raises ``Wrong`` (without ``probe=``),
+      until notebooks 05-08 are converted.
+    Returns what it decorates."""
     notebook = id.split(".")[0]
 
-    def register(check: Callable[[Any], None]) -> Callable[[Any], None]:
+    def register(decorated: Any) -> Any:
         if id in REGISTRY:
             raise ValueError(f"exercise {id} is registered twice")
+        if isinstance(decorated, type):
+            halves = {"probe": decorated.probe, "judge": decorated.judge}
+        elif probe is not None:
+            halves = {"probe": probe, "judge": decorated}
+        else:
+            halves = {"check": decorated}
         REGISTRY[id] = Exercise(id, notebook, "respuesta_" + id.replace(".", "_"), statement,
-                                hint, solution.strip() + "\n", check, code, points)
-        return check
+                                hint, solution.strip() + "\n", code=code, points=points,
+                                **halves)
+        return decorated
     return register
 
 
@@ -76,6 +113,21 @@ def as_number(answer: Any) -> float:
     return float(answer)
 
 
+def as_integer(value: Any, what: str) -> int:
+    """An integer answer (int, NumPy integer, one-element integer tensor) as an int; a float,
+    even 28.0, is a ``Wrong`` saying that ``what`` must be an integer."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
+        value = value.item()
+    if isinstance(value, np.ndarray | np.generic) and value.size == 1 and value.dtype.kind in "iu":
+        value = value.item()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    kind = "un número decimal" if isinstance(value, float | np.floating | torch.Tensor) else \
+        type(value).__name__
+    raise Wrong(f"{what} da {value!r:.40} ({kind}); debe ser un entero: usa la división entera "
+                "// (o int(...)).")
+
+
 def as_shape(answer: Any) -> tuple[int, ...]:
     """A shape given as tuple, list, ``torch.Size`` or NumPy array, as a tuple of ints."""
     if isinstance(answer, torch.Tensor | np.ndarray):
@@ -87,13 +139,45 @@ def as_shape(answer: Any) -> tuple[int, ...]:
     return tuple(int(v) for v in answer)
 
 
+def read_number(answer: Any) -> float:
+    """A numeric answer in any form (``as_number``); a square size may come as (n, n)."""
+    if isinstance(answer, tuple | list | torch.Size) and answer and len(set(answer)) == 1:
+        answer = answer[0]           # a square size given as (28, 28)
+    return as_number(answer)
+
+
+def probe_number(answer: Any, seed: int = 0) -> dict:
+    """The probe of a numeric exercise: ``{"number": value}`` (``Wrong`` if not a number)."""
+    return {"number": read_number(answer)}
+
+
+def number_of(evidence: Any) -> float:
+    """The number ``probe_number`` recorded; anything else is unreadable evidence."""
+    number = evidence.get("number") if isinstance(evidence, dict) else None
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        raise Unreadable("«number»")
+    return float(number)
+
+
+def probe_shape(answer: Any, seed: int = 0) -> dict:
+    """The probe of a shape exercise: ``{"shape": [ints]}`` (``Wrong`` if not a shape)."""
+    return {"shape": list(as_shape(answer))}
+
+
+def shape_of(evidence: Any) -> tuple[int, ...]:
+    """The shape ``probe_shape`` recorded, re-read with ``as_shape``."""
+    shape = evidence.get("shape") if isinstance(evidence, dict) else None
+    if not isinstance(shape, list):
+        raise Unreadable("«shape»")
+    return as_shape(shape)
+
+
 def expect_number(answer: Any, right: float, mistakes: Iterable[tuple[float, str]] = (),
                   otherwise: str = "", rel: float = 1e-9) -> None:
     """Pass when ``answer`` is ``right`` (any numeric form; a size may come as (n, n));
-    raise the message of the first matching typical mistake, or ``otherwise``."""
-    if isinstance(answer, tuple | list | torch.Size) and len(set(answer)) == 1 and answer:
-        answer = answer[0]           # a square size given as (28, 28)
-    value = as_number(answer)
+    raise the message of the first matching typical mistake, or ``otherwise``. A judge passes
+    it ``number_of(evidence)``."""
+    value = read_number(answer)
     if math.isclose(value, right, rel_tol=rel, abs_tol=1e-12):
         return
     for wrong, message in mistakes:
