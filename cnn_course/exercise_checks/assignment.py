@@ -13,9 +13,10 @@ import torch
 from torch import nn
 
 from .. import config, datasets, models
+from .behaviour import Forbidden, ForbiddenCall, given, given_array, run, seeded, to_array
 from .common import Wrong, as_number, exercise, spanish
-from .networks import FLATTEN_MISTAKES, attempt, check_06_1, failed, judge_safely, library_answer
-from .trace import ACTIVATIONS, describe, fill_by_shape, layers, parameter_count, record, to_array
+from .networks import FLATTEN_MISTAKES, check_06_1
+from .trace import ACTIVATIONS, describe, fill_by_shape, layers, parameter_count, record
 
 __all__ = ["FULL_ACCURACY", "PARAMETERS", "QUICK_ACCURACY", "check_06a_1", "check_06a_2",
            "check_06a_3", "check_06a_4", "check_06a_5", "find_curve", "judge_06a_1",
@@ -33,8 +34,11 @@ CURVES = {("train", "loss"): "la pérdida de entrenamiento", ("test", "loss"): "
 KEYS = "'train_loss', 'train_acc', 'test_loss' y 'test_acc'"
 
 
+FORBID_06A_1 = (Forbidden("models.FashionCNN", modules=(models.FashionCNN,)),)
+
+
 def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(6100 + seed)
+    return seeded(seed, 61)
 
 
 # ----------------------------------------------------------------------------- 06a.1
@@ -46,27 +50,26 @@ def _images_06a_1(seed: int) -> torch.Tensor:
 def probe_06a_1(answer: Any, seed: int = 0) -> dict:
     """Build the student's Network, give each parameter values that depend only on its shape, and
     record its forward pass on 8 images of our own: the operations, in call order, and the
-    output; with its parameter count."""
+    output; with its parameter count. A forward pass that fails leaves its operations so far
+    and the explanation of the error."""
     if isinstance(answer, nn.Module):
         answer = type(answer)
-    if library_answer(answer, "clase Network"):
-        return library_answer(answer, "clase Network")
     if not isinstance(answer, type) or not issubclass(answer, nn.Module):
-        return {"kind": type(answer).__name__}
-    network, error = attempt(answer)
-    if error:
-        return {"kind": "class", "error": error, "call": "Network()"}
-    evidence: dict = {"kind": "class", "parameters": parameter_count(network)}
+        raise Wrong("Se espera tu clase Network, una subclase de nn.Module.")
+    network = run(answer, inputs="Network(), sin argumentos", forbid=FORBID_06A_1)
+    evidence: dict = {"parameters": parameter_count(network)}
     fill_by_shape(network, seed).eval()
     dtype = next((p.dtype for p in network.parameters()), torch.float32)
+    images = _images_06a_1(seed).to(dtype)
     with torch.no_grad(), record() as ops:
-        out, error = attempt(network, _images_06a_1(seed).to(dtype))
-    evidence["ops"] = ops
-    if error:
-        return {**evidence, "error": error, "call": "una bandeja de forma (8, 1, 28, 28)"}
-    evidence["output"] = to_array(out)
-    evidence["given"] = type(out).__name__
-    return evidence
+        try:
+            out = run(network, images, forbid=FORBID_06A_1,
+                      inputs=f"una bandeja de forma (8, 1, 28, 28) {str(dtype)[6:]}")
+        except ForbiddenCall:
+            raise
+        except Wrong as wrong:
+            return {**evidence, "ops": ops, "failed": str(wrong)}
+    return {**evidence, "ops": ops, "output": to_array(out, "Tu red").astype(np.float64)}
 
 
 def _reference_06a_1(seed: int, slope: float) -> np.ndarray:
@@ -77,7 +80,7 @@ def _reference_06a_1(seed: int, slope: float) -> np.ndarray:
         return network(_images_06a_1(seed).double()).numpy()
 
 
-def _diagnose_06a_1(ops: list[dict]) -> None:
+def _diagnose_06a_1(ops: list[dict], otherwise: str) -> None:
     """Raise the message of the first difference between the recorded layers and the
     statement's (the output already differs)."""
     convs = [op for op in ops if op["op"] == "conv2d"]
@@ -126,8 +129,7 @@ def _diagnose_06a_1(ops: list[dict]) -> None:
         raise Wrong(f"Tu red usa {name} como activación; el enunciado pide LeakyReLU (que deja "
                     "pasar una fracción de los negativos).")
     _missing_activation(ops)
-    raise Wrong("Con los mismos pesos, tu red no calcula lo mismo que la del enunciado. Tu red "
-                f"hace: {describe(ops)}.")
+    raise Wrong(otherwise)
 
 
 def _missing_activation(ops: list[dict]) -> None:
@@ -146,14 +148,10 @@ def _missing_activation(ops: list[dict]) -> None:
 
 
 def judge_06a_1(evidence: dict, seed: int = 0) -> None:
-    if evidence["kind"] != "class":
-        raise Wrong("Se espera tu clase Network, una subclase de nn.Module.")
-    if "error" in evidence:
-        raise failed(evidence["error"], evidence["call"])
-    ops = layers(evidence["ops"])
-    out = evidence["output"]
-    if out is None or not isinstance(out, np.ndarray):
-        raise Wrong(f"La red devuelve {evidence['given']}; se esperaba un tensor (8, 10).")
+    ops = layers(given(evidence, "ops", list))
+    if "failed" in evidence:
+        _diagnose_06a_1(ops, given(evidence, "failed", str))
+    out = given_array(evidence, "output")
     if out.shape != (8, 10):
         raise Wrong(f"Con una bandeja (8, 1, 28, 28) la red devuelve {tuple(out.shape)}; se "
                     "esperaba (8, 10): una puntuación por clase.")
@@ -161,7 +159,8 @@ def judge_06a_1(evidence: dict, seed: int = 0) -> None:
     slope = float(slopes.pop()) if len(slopes) == 1 else 0.01
     right = _reference_06a_1(seed, slope)
     if np.abs(out - right).max() > 1e-4 * (1 + np.abs(right).max()):
-        _diagnose_06a_1(ops)
+        _diagnose_06a_1(ops, "Con los mismos pesos, tu red no calcula lo mismo que la del "
+                             f"enunciado. Tu red hace: {describe(ops)}.")
     total = int(evidence["parameters"])
     if total != PARAMETERS:
         raise Wrong(f"La red calcula lo que pide el enunciado, pero tiene {spanish(total)} "
@@ -194,8 +193,9 @@ class Network(nn.Module):
         return self.fc2(x)
 
 respuesta_06a_1 = Network""", code=True, points=2)
-def check_06a_1(answer: Any, seed: int = 0) -> None:
-    judge_safely(judge_06a_1, probe_06a_1(answer, seed), seed)
+class check_06a_1:
+    probe = staticmethod(probe_06a_1)
+    judge = staticmethod(judge_06a_1)
 
 
 @exercise("06a.2", "el «¿?»: cuántos valores recibe la primera capa lineal",
@@ -226,13 +226,18 @@ def probe_06a_3(answer: Any, seed: int = 0) -> dict:
     sampler = getattr(loader, "sampler", None)
     orders = []
     for _ in range(2):
-        order, _ = attempt(lambda: [int(i) for i in itertools.islice(iter(sampler), 64)])
-        orders.append(order)
+        try:
+            orders.append([int(i) for i in itertools.islice(iter(sampler), 64)])
+        except Exception:   # not a sampler: the judge says what the first element must be
+            orders.append([])
     evidence["orders"] = orders if all(orders) else None
     scores, labels = _scores(seed)
-    loss, error = attempt(loss_fn, scores.clone(), labels.clone())
-    evidence["loss"] = to_array(loss) if error is None else None
-    evidence["loss_error"] = error
+    try:
+        loss = run(loss_fn, scores.clone(), labels.clone(), inputs="")
+        evidence["loss"] = float(to_array(loss).reshape(-1)[0]) if to_array(loss).size == 1 \
+            else None
+    except Wrong:
+        evidence["loss"] = None     # the judge names the loss the statement asks for
     evidence["loss_given"] = type(loss_fn).__name__
     evidence["optimizer"] = [c.__name__ for c in type(optimizer).__mro__]
     groups = getattr(optimizer, "param_groups", None)
@@ -262,8 +267,7 @@ def judge_06a_3(evidence: dict, seed: int = 0) -> None:
     scores, labels = _scores(seed)
     right = nn.functional.cross_entropy(scores, labels).item()
     loss = evidence["loss"]
-    if loss is None or np.size(loss) != 1 or not np.isclose(float(np.ravel(loss)[0]), right,
-                                                            rtol=1e-4):
+    if loss is None or not np.isclose(float(loss), right, rtol=1e-4):
         raise Wrong(f"La pérdida ({evidence['loss_given']}) no da la entropía cruzada con "
                     "puntuaciones (8, 10) y etiquetas (8,): el enunciado pide la entropía "
                     "cruzada para clasificar 10 clases (nn.CrossEntropyLoss() o "
@@ -308,14 +312,13 @@ def _history(history: Any) -> dict:
         return {"given": type(history).__name__}
     curves = {}
     for key, values in history.items():
-        array = to_array(values)
-        if array is None and isinstance(values, list | tuple):
-            try:
-                array = np.asarray([float(v) for v in values], dtype=np.float64)
-            except (TypeError, ValueError):
-                continue
-        if array is not None and array.ndim == 1:
-            curves[str(key)] = array
+        try:
+            array = to_array(values if not isinstance(values, list | tuple) else
+                             [float(v) for v in values])
+        except (Wrong, TypeError, ValueError):
+            continue
+        if array.ndim == 1:
+            curves[str(key)] = array.astype(np.float64)
     return {"curves": curves}
 
 
@@ -387,10 +390,8 @@ def probe_06a_4(answer: Any, seed: int = 0) -> dict:
     if not evidence["module"]:
         return evidence
     evidence["parameters"] = parameter_count(model)
-    predictions, error = attempt(_predictions, model)
-    if error:
-        return {**evidence, "error": error}
-    evidence["predictions"] = predictions
+    evidence["predictions"] = run(_predictions, model,
+                                  inputs="las imágenes de test en bandejas (500, 1, 28, 28)")
     return evidence
 
 
@@ -404,8 +405,6 @@ def judge_06a_4(evidence: dict, seed: int = 0) -> None:
     if total != PARAMETERS:
         raise Wrong(f"La red tiene {spanish(total)} parámetros; la del enunciado, "
                     f"{spanish(PARAMETERS)}.")
-    if "error" in evidence:
-        raise failed(evidence["error"], "las imágenes de test en bandejas (500, 1, 28, 28)")
     labels = _test_set()[1].numpy()
     predictions = np.asarray(evidence["predictions"])
     if predictions.shape != labels.shape:
@@ -436,8 +435,9 @@ loss_fn = nn.CrossEntropyLoss()
 optimizer = torch.optim.Adagrad(model.parameters(), lr=0.01)
 EPOCHS = 20 if not config.quick_mode() else 2
 respuesta_06a_3 = (train_loader, loss_fn, optimizer, EPOCHS)""")
-def check_06a_3(answer: Any, seed: int = 0) -> None:
-    judge_safely(judge_06a_3, probe_06a_3(answer, seed), seed)
+class check_06a_3:
+    probe = staticmethod(probe_06a_3)
+    judge = staticmethod(judge_06a_3)
 
 
 @exercise("06a.4", "la tupla (model, history): tu red entrenada en este cuaderno y su historia, "
@@ -448,8 +448,9 @@ def check_06a_3(answer: Any, seed: int = 0) -> None:
           "tras las 20 épocas y coincidir con la última de tu historia.",
           """
 respuesta_06a_4 = (model, history)""", points=2)
-def check_06a_4(answer: Any, seed: int = 0) -> None:
-    judge_safely(judge_06a_4, probe_06a_4(answer, seed), seed)
+class check_06a_4:
+    probe = staticmethod(probe_06a_4)
+    judge = staticmethod(judge_06a_4)
 
 
 # ----------------------------------------------------------------------------- 06a.5
@@ -510,5 +511,6 @@ def judge_06a_5(evidence: dict, seed: int = 0) -> None:
           """
 fig = plots.plot_history(history)
 respuesta_06a_5 = (fig, history)""")
-def check_06a_5(answer: Any, seed: int = 0) -> None:
-    judge_safely(judge_06a_5, probe_06a_5(answer, seed), seed)
+class check_06a_5:
+    probe = staticmethod(probe_06a_5)
+    judge = staticmethod(judge_06a_5)

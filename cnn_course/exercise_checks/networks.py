@@ -4,7 +4,6 @@ as plain data) and a judge (compares that record with the reference, runs no stu
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,73 +11,31 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from .common import Wrong, exercise, expect_number, own_code, spanish
-from .trace import fill_by_shape, to_array
+from .. import datasets, training
+from .behaviour import Forbidden, run, seeded, to_array
+from .common import Wrong, exercise, expect_number, spanish
+from .trace import fill_by_shape
 
-__all__ = ["FLATTEN_MISTAKES", "attempt", "check_05_1", "check_05_2", "check_05_3", "check_06_1",
-           "check_06_2", "check_06_3", "failed", "judge_safely", "library_answer"]
-
-
-# ------------------------------------------------ probe/judge glue (interim: see issue 25)
-
-def attempt(call: Callable, *args: Any, **kwargs: Any) -> tuple[Any, dict | None]:
-    """Run the student's ``call``; return (result, None) or (None, the error as plain data)."""
-    try:
-        return call(*args, **kwargs), None
-    except Exception as error:  # the student's code failed: that is evidence, not a crash
-        return None, {"type": type(error).__name__, "text": str(error)[:300]}
+__all__ = ["FLATTEN_MISTAKES", "check_05_1", "check_05_2", "check_05_3", "check_06_1",
+           "check_06_2", "check_06_3", "judge_05_1", "judge_05_2", "judge_06_3", "probe_05_1",
+           "probe_05_2", "probe_06_3"]
 
 
-def failed(error: Any, call: str) -> Wrong:
-    """The Spanish verdict on an error raised by the student's code while ``call`` ran."""
-    if not isinstance(error, dict):
-        return Wrong("No se pudo leer lo que comprobó el núcleo.")
-    return Wrong(f"Tu respuesta da un error al probarla con {call}: "
-                 f"{error.get('type', '?')}: {error.get('text', '')}")
+FORBID_05_1 = (Forbidden("datasets.FlattenDataset", functions=(
+    datasets.FlattenDataset.__init__, datasets.FlattenDataset.__getitem__)),)
+FORBID_05_2 = (Forbidden("training.evaluate", functions=(training.evaluate,)),)
+FORBID_06_3 = (Forbidden("training.train_one_epoch", functions=(training.train_one_epoch,)),)
 
 
-def library_answer(answer: Any, what: str) -> dict:
-    """Evidence that ``answer`` is the library's own (interim: issue 25's forbidding of named
-    functions while the answer runs replaces this look at ``__module__``)."""
-    try:
-        own_code(answer, what)
-    except Wrong as wrong:
-        return {"library": str(wrong)}
-    return {}
-
-
-def judge_safely(judge: Callable[[dict, int], None], evidence: dict, seed: int) -> None:
-    """``judge(evidence, seed)``, where malformed evidence (a kernel that lied) is a wrong
-    answer, never a crash."""
-    try:
-        if "library" in evidence:
-            raise Wrong(str(evidence["library"]))
-        judge(evidence, seed)
-    except Wrong:
-        raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
-        raise Wrong("No se pudo leer lo que comprobó el núcleo.") from error
-
-
-def _array(value: Any) -> np.ndarray | None:
-    """An answer's tensor, array or list of numbers as a float64 array (None otherwise)."""
-    array = to_array(value)
-    if array is None and isinstance(value, list | tuple):
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            return None
-    return array
-
-
-def _generator(exercise: int, seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(1000 * exercise + seed)
+def _array(value: Any, what: str) -> np.ndarray:
+    """What the answer gave (tensor, array, list of numbers) as float64 (``Wrong`` otherwise)."""
+    return to_array(value, what).astype(np.float64)
 
 
 # ------------------------------------------------------------------------------ 05.1
 
 def _images_05_1(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    generator = _generator(51, seed)
+    generator = seeded(seed, 51)
     return (torch.rand(13, 1, 28, 28, generator=generator),
             torch.randint(0, 10, (13,), generator=generator))
 
@@ -86,40 +43,30 @@ def _images_05_1(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 def probe_05_1(answer: Any, seed: int = 0) -> dict:
     """Build the student's Dataset on 13 images of our own; record len, items 0, 4, 12 and the
     first batch of a DataLoader of 5."""
-    if library_answer(answer, "clase Dataset"):
-        return library_answer(answer, "clase Dataset")
     if not isinstance(answer, type):
-        return {"kind": type(answer).__name__}
+        raise Wrong("Se espera la clase (DatasetAplanado), no un objeto creado con ella.")
     images, labels = _images_05_1(seed)
-    dataset, error = attempt(answer, images.clone(), labels.clone())
-    if error:
-        return {"kind": "class", "error": error, "call": "DatasetAplanado(images, labels)"}
-    evidence: dict = {"kind": "class"}
-    length, error = attempt(len, dataset)
-    evidence["length"] = length if isinstance(length, int) else None
+    given = "13 imágenes (13, 1, 28, 28) y 13 etiquetas"
+    dataset = run(answer, images.clone(), labels.clone(), forbid=FORBID_05_1,
+                  inputs=f"DatasetAplanado(images, labels) con {given}")
+    length = run(len, dataset, inputs=f"len() de tu Dataset con {given}", forbid=FORBID_05_1)
     items = []
     for i in (0, 4, 12):
-        item, error = attempt(lambda i=i: dataset[i])
-        if error:
-            return {**evidence, "error": error, "call": f"dataset[{i}]"}
+        item = run(dataset.__getitem__, i, inputs=f"dataset[{i}] con {given}",
+                   forbid=FORBID_05_1)
         pair = isinstance(item, tuple | list) and len(item) == 2
-        items.append({"pair": pair, "image": _array(item[0]) if pair else None,
-                      "label": _array(item[1]) if pair else None})
-    evidence["items"] = items
-    batch, error = attempt(lambda: next(iter(DataLoader(dataset, batch_size=5))))
-    if error:
-        return {**evidence, "error": error, "call": "DataLoader(dataset, batch_size=5)"}
-    if isinstance(batch, list | tuple) and len(batch) == 2:
-        evidence["batch"] = [list(getattr(b, "shape", [])) for b in batch]
-    return evidence
+        items.append({"pair": pair,
+                      "image": _array(item[0], "La imagen del elemento i") if pair else None,
+                      "label": _array(item[1], "La etiqueta del elemento i") if pair else None})
+    batch = run(lambda: next(iter(DataLoader(dataset, batch_size=5))), forbid=FORBID_05_1,
+                inputs=f"DataLoader(tu Dataset, batch_size=5) con {given}")
+    shapes = [list(getattr(b, "shape", [])) for b in batch] \
+        if isinstance(batch, list | tuple) else []
+    return {"length": length if isinstance(length, int) else -1, "items": items,
+            "batch": shapes}
 
 
 def judge_05_1(evidence: dict, seed: int = 0) -> None:
-    if evidence["kind"] != "class":
-        raise Wrong("Se espera la clase (DatasetAplanado), no un objeto creado con ella.")
-    if "error" in evidence:
-        raise failed(evidence["error"], f"{evidence['call']} (13 imágenes (13, 1, 28, 28) y 13 "
-                                        "etiquetas)")
     images, labels = _images_05_1(seed)
     if evidence["length"] != 13:
         raise Wrong(f"Con 13 imágenes, len() da {evidence['length']}: debe contar muestras.")
@@ -162,7 +109,7 @@ class _Watched(nn.Module):
 
 
 def _data_05_2(seed: int, samples: int) -> tuple[torch.Tensor, torch.Tensor]:
-    generator = _generator(52 + samples, seed)
+    generator = seeded(seed, 52 + samples)
     return (torch.randn(samples, 4, generator=generator),
             torch.randint(0, 3, (samples,), generator=generator))
 
@@ -170,39 +117,33 @@ def _data_05_2(seed: int, samples: int) -> tuple[torch.Tensor, torch.Tensor]:
 def probe_05_2(answer: Any, seed: int = 0) -> dict:
     """Call ``evalua`` on two loaders whose last batch is smaller; record what it returns and the
     size of each batch the model saw."""
-    if library_answer(answer, "función"):
-        return library_answer(answer, "función")
     runs = []
     for samples, batch in _BATCHINGS_05_2:
         model = _Watched(seed)
         x, y = _data_05_2(seed, samples)
         loader = DataLoader(TensorDataset(x, y), batch_size=batch)
-        got, error = attempt(answer, model, loader, nn.CrossEntropyLoss())
-        if error:
-            return {"error": error, "samples": samples, "batch": batch}
-        value = _array(got)
-        if value is None and isinstance(got, int | float) and not isinstance(got, bool):
-            value = np.float64(got)
-        runs.append({"value": value if value is None or value.size == 1 else None,
-                     "given": type(got).__name__, "seen": model.sizes})
+        got = run(answer, model, loader, nn.CrossEntropyLoss(), forbid=FORBID_05_2,
+                  inputs=f"una red lineal 4 → 3, un cargador de {samples} muestras en "
+                         f"bandejas de {batch} y nn.CrossEntropyLoss()")
+        value = _array(got, "La función")
+        if value.size != 1:
+            raise Wrong(f"La función devuelve {value.size} números; se esperaba uno, la "
+                        "pérdida media.")
+        runs.append({"value": float(value.reshape(-1)[0]), "seen": model.sizes})
     return {"runs": runs}
 
 
 def judge_05_2(evidence: dict, seed: int = 0) -> None:
-    if "error" in evidence:
-        raise failed(evidence["error"], f"un cargador de {evidence['samples']} muestras en "
-                                        f"bandejas de {evidence['batch']} y CrossEntropyLoss()")
-    for (samples, batch), run in zip(_BATCHINGS_05_2, evidence["runs"], strict=True):
-        seen = [int(n) for n in run["seen"]]
+    for (samples, batch), used in zip(_BATCHINGS_05_2, evidence["runs"], strict=True):
+        seen = [int(n) for n in used["seen"]]
+        if not seen:
+            raise Wrong("La red no ha visto ninguna bandeja: recorre el cargador.")
         if any(n > batch for n in seen):
             raise Wrong(f"La red recibió una bandeja de {max(seen)} muestras con un cargador de "
                         f"bandejas de {batch}: has juntado el conjunto y lo evalúas de una vez, "
                         "justo lo que la evaluación por bandejas evita (con 10.000 imágenes no "
                         "cabe en la RAM). Pasa cada bandeja por la red y acumula.")
-        if run["value"] is None:
-            raise Wrong(f"La función devuelve {run['given']}; se esperaba un número, la pérdida "
-                        "media.")
-        got = float(np.asarray(run["value"]).reshape(-1)[0])
+        got = float(used["value"])
         model, (x, y) = _Watched(seed), _data_05_2(seed, samples)
         with torch.no_grad():
             right = nn.functional.cross_entropy(model(x), y).item()
@@ -242,8 +183,9 @@ class DatasetAplanado(Dataset):
         return self.images[i].reshape(-1), self.labels[i]
 
 respuesta_05_1 = DatasetAplanado""", code=True)
-def check_05_1(answer: Any, seed: int = 0) -> None:
-    judge_safely(judge_05_1, probe_05_1(answer, seed), seed)
+class check_05_1:
+    probe = staticmethod(probe_05_1)
+    judge = staticmethod(judge_05_1)
 
 @exercise("05.2", "una función evalua(model, loader, loss_fn) que devuelva la pérdida media de "
           "todo el conjunto, evaluado por bandejas",
@@ -259,8 +201,9 @@ def evalua(model, loader, loss_fn):
     return total / seen
 
 respuesta_05_2 = evalua""", code=True)
-def check_05_2(answer: Any, seed: int = 0) -> None:
-    judge_safely(judge_05_2, probe_05_2(answer, seed), seed)
+class check_05_2:
+    probe = staticmethod(probe_05_2)
+    judge = staticmethod(judge_05_2)
 
 
 @exercise("05.3", "cuántas bandejas da DataLoader(train_set, batch_size=128) con las 60.000 "
@@ -327,7 +270,7 @@ class _Modes(nn.Module):
 
 
 def _batches_06_3(seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    generator = _generator(63, seed)
+    generator = seeded(seed, 63)
     x, y = torch.randn(20, 6, generator=generator), torch.randint(0, 3, (20,), generator=generator)
     return [(x[i:i + 5], y[i:i + 5]) for i in range(0, 20, 5)]
 
@@ -342,26 +285,22 @@ def _epoch(seed: int, zero_grad: bool = True) -> list[np.ndarray]:
             optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return [to_array(p) for p in model.parameters()]
+    return [_array(p, "") for p in model.parameters()]
 
 
 def probe_06_3(answer: Any, seed: int = 0) -> dict:
     """Run the student's epoch on a small network left in evaluation mode, with 4 batches of 5;
     record the modes it ran in and its parameters afterwards."""
-    if library_answer(answer, "función"):
-        return library_answer(answer, "función")
     model = _Modes(seed).eval()
-    _, error = attempt(answer, model, _batches_06_3(seed), nn.CrossEntropyLoss(),
-                       torch.optim.SGD(model.parameters(), lr=0.5))
-    if error:
-        return {"error": error}
-    return {"modes": list(model.modes), "parameters": [to_array(p) for p in model.parameters()]}
+    run(answer, model, _batches_06_3(seed), nn.CrossEntropyLoss(),
+        torch.optim.SGD(model.parameters(), lr=0.5), forbid=FORBID_06_3,
+        inputs="una red lineal 6 → 3, 4 bandejas de 5, nn.CrossEntropyLoss() y SGD con tasa "
+               "0,5")
+    return {"modes": list(model.modes),
+            "parameters": [_array(p, "") for p in model.parameters()]}
 
 
 def judge_06_3(evidence: dict, seed: int = 0) -> None:
-    if "error" in evidence:
-        raise failed(evidence["error"], "una red lineal 6 → 3, 4 bandejas de 5, "
-                                        "CrossEntropyLoss() y SGD con tasa 0,5")
     modes, batches = evidence["modes"], 4
 
     def same(parameters: list[np.ndarray]) -> bool:
@@ -375,7 +314,7 @@ def judge_06_3(evidence: dict, seed: int = 0) -> None:
     if not all(modes):
         raise Wrong("La red estaba en modo evaluación: ponla en modo entrenamiento antes de "
                     "entrenar (importa con Dropout o BatchNorm).")
-    if same([to_array(p) for p in _Modes(seed).parameters()]):
+    if same([_array(p, "") for p in _Modes(seed).parameters()]):
         raise Wrong("Los pesos no han cambiado: ¿das el paso del optimizador (y después de "
                     "calcular los gradientes)?")
     if same(_epoch(seed)):
@@ -405,5 +344,6 @@ def entrena_una_epoca(model, loader, loss_fn, optimizer):
         optimizer.step()
 
 respuesta_06_3 = entrena_una_epoca""", code=True)
-def check_06_3(answer: Any, seed: int = 0) -> None:
-    judge_safely(judge_06_3, probe_06_3(answer, seed), seed)
+class check_06_3:
+    probe = staticmethod(probe_06_3)
+    judge = staticmethod(judge_06_3)

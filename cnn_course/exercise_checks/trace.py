@@ -22,7 +22,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 __all__ = ["ACTIVATIONS", "Recorder", "describe", "fill_by_shape", "layers", "parameter_count",
-           "parameter_shapes", "record", "to_array"]
+           "parameter_shapes", "record"]
 
 # name of the torch function (its __name__, trailing "_" of in-place versions removed) -> op name
 _CANONICAL = {
@@ -98,21 +98,21 @@ class Recorder(TorchFunctionMode):
     def __torch_function__(self, func: Callable, types: Any, args: tuple = (),
                            kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
-        result = func(*args, **kwargs)
         name = getattr(func, "__name__", "")
         op = _CANONICAL.get(name) or _CANONICAL.get(name.rstrip("_"))
-        if op is not None:
-            try:
-                entry = {"op": op, **_details(op, args, kwargs)}
-            except (TypeError, ValueError, IndexError):
-                entry = {"op": op}
-            first = args[0] if args else None
-            if isinstance(first, list | tuple) and first:
-                first = first[0]
-            entry["in"] = _shape(first)
-            entry["out"] = _shape(result[0] if isinstance(result, tuple) and result
-                                  else result)
-            self.ops.append(entry)
+        if op is None:
+            return func(*args, **kwargs)
+        try:
+            entry = {"op": op, **_details(op, args, kwargs)}
+        except (TypeError, ValueError, IndexError):
+            entry = {"op": op}
+        first = args[0] if args else None
+        if isinstance(first, list | tuple) and first:
+            first = first[0]
+        entry["in"] = _shape(first)
+        self.ops.append(entry)        # before the call: a layer that fails is recorded too
+        result = func(*args, **kwargs)
+        entry["out"] = _shape(result[0] if isinstance(result, tuple) and result else result)
         return result
 
 
@@ -181,12 +181,3 @@ def fill_by_shape(module: nn.Module, seed: int) -> nn.Module:
             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None:
                 m.reset_running_stats()
     return module
-
-
-def to_array(value: Any) -> np.ndarray | None:
-    """A tensor or array as a float64 NumPy array (None for anything else)."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().double().numpy()
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        return value.astype(np.float64)
-    return None
