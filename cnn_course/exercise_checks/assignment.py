@@ -14,7 +14,7 @@ from torch import nn
 
 from .. import config, datasets, models
 from .behaviour import Forbidden, ForbiddenCall, given, given_array, run, seeded, to_array
-from .common import Wrong, as_number, exercise, spanish
+from .common import Wrong, as_number, exercise, probe_number, spanish
 from .networks import FLATTEN_MISTAKES, check_06_1
 from .trace import ACTIVATIONS, describe, fill_by_shape, layers, parameter_count, record
 
@@ -201,9 +201,9 @@ class check_06a_1:
 @exercise("06a.2", "el «¿?»: cuántos valores recibe la primera capa lineal",
           "La forma de una bandeja a la salida de los bloques convolutivos: canales × alto × "
           "ancho.",
-          "respuesta_06a_2 = 128 * 4 * 4   # 2.048")
-def check_06a_2(answer) -> None:
-    check_06_1(answer)   # the same «¿?» as notebook 06's exercise, with the same messages
+          "respuesta_06a_2 = 128 * 4 * 4   # 2.048", probe=probe_number)
+def check_06a_2(evidence: dict, seed: int = 0) -> None:
+    check_06_1(evidence, seed)   # the same «¿?» as notebook 06's exercise, with the same messages
 
 
 # ----------------------------------------------------------------------------- 06a.3

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from .. import datasets, training
 from .behaviour import Forbidden, run, seeded, to_array
-from .common import Wrong, exercise, expect_number, spanish
+from .common import Wrong, exercise, expect_number, number_of, probe_number, spanish
 from .trace import fill_by_shape
 
 __all__ = ["FLATTEN_MISTAKES", "check_05_1", "check_05_2", "check_05_3", "check_06_1",
@@ -209,9 +209,10 @@ class check_05_2:
 @exercise("05.3", "cuántas bandejas da DataLoader(train_set, batch_size=128) con las 60.000 "
           "imágenes de entrenamiento",
           "60.000 no es múltiplo de 128: ¿qué pasa con las que sobran?",
-          "respuesta_05_3 = -(-60_000 // 128)   # 469: 468 llenas y una última de 96")
-def check_05_3(answer) -> None:
-    expect_number(answer, 469, [
+          "respuesta_05_3 = -(-60_000 // 128)   # 469: 468 llenas y una última de 96",
+          probe=probe_number)
+def check_05_3(evidence: dict, seed: int = 0) -> None:
+    expect_number(number_of(evidence), 469, [
         (468, "Las 96 imágenes que sobran también forman una bandeja (salvo con drop_last)."),
         (60_000 / 128, "No hay bandejas a medias: cuenta las llenas y la última, más pequeña."),
         (1875, "Esas son las bandejas de 32; aquí la bandeja es de 128.")],
@@ -234,9 +235,10 @@ FLATTEN_MISTAKES = [
 @exercise("06.1", "el «¿?» de la red: cuántos valores recibe la primera capa lineal",
           "Sigue la forma de una imagen 28×28 capa a capa: cada convolución 3×3 sin relleno y "
           "cada pooling 2×2; al final, canales × alto × ancho.",
-          "respuesta_06_1 = 4 * 4 * 128   # 28 → 26 → 24 → 12 → 10 → 8 → 4; 2.048")
-def check_06_1(answer) -> None:
-    expect_number(answer, 2048, FLATTEN_MISTAKES,
+          "respuesta_06_1 = 4 * 4 * 128   # 28 → 26 → 24 → 12 → 10 → 8 → 4; 2.048",
+          probe=probe_number)
+def check_06_1(evidence: dict, seed: int = 0) -> None:
+    expect_number(number_of(evidence), 2048, FLATTEN_MISTAKES,
                   "Sigue la forma capa a capa: 28 → conv → conv → pool → conv → conv → pool; "
                   "y multiplica canales × alto × ancho.")
 
@@ -244,9 +246,9 @@ def check_06_1(answer) -> None:
 @exercise("06.2", "cuántos parámetros tiene conv2 (16 canales de entrada, 32 de salida, núcleo "
           "3×3)",
           "Pesos: filtros × canales de entrada × alto × ancho del núcleo; y un sesgo por filtro.",
-          "respuesta_06_2 = 32 * 16 * 3 * 3 + 32   # 4.640")
-def check_06_2(answer) -> None:
-    expect_number(answer, 4640, [
+          "respuesta_06_2 = 32 * 16 * 3 * 3 + 32   # 4.640", probe=probe_number)
+def check_06_2(evidence: dict, seed: int = 0) -> None:
+    expect_number(number_of(evidence), 4640, [
         (4608, "¿Y los sesgos? Cada filtro de salida tiene uno."),
         (32 * 9 + 32, "Cada filtro recorre los 16 canales de entrada."),
         (32 * 9, "Cada filtro recorre los 16 canales de entrada, y tiene un sesgo."),

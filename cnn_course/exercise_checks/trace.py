@@ -22,7 +22,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 __all__ = ["ACTIVATIONS", "Recorder", "describe", "fill_by_shape", "layers", "parameter_count",
-           "parameter_shapes", "record"]
+           "parameter_shapes", "record", "shaped_values"]
 
 # name of the torch function (its __name__, trailing "_" of in-place versions removed) -> op name
 _CANONICAL = {
@@ -163,8 +163,10 @@ def parameter_shapes(module: nn.Module) -> list[list[int]]:
     return sorted(list(p.shape) for p in module.parameters())
 
 
-def _values(shape: tuple[int, ...], seed: int) -> torch.Tensor:
-    key = zlib.crc32(repr((seed, tuple(shape))).encode())
+def shaped_values(shape: tuple[int, ...] | list[int], seed: int) -> torch.Tensor:
+    """The float64 values ``fill_by_shape`` gives a parameter of ``shape``."""
+    shape = tuple(int(n) for n in shape)
+    key = zlib.crc32(repr((int(seed), shape)).encode())
     generator = torch.Generator().manual_seed(key)
     fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 4
     return (torch.rand(shape, generator=generator, dtype=torch.float64) * 2 - 1) / fan_in ** 0.5
@@ -176,7 +178,7 @@ def fill_by_shape(module: nn.Module, seed: int) -> nn.Module:
     whatever their parameters are called. Returns ``module``, changed in place."""
     with torch.no_grad():
         for p in module.parameters():
-            p.copy_(_values(tuple(p.shape), seed).to(p.dtype))
+            p.copy_(shaped_values(tuple(p.shape), seed).to(p.dtype))
         for m in module.modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None:
                 m.reset_running_stats()
