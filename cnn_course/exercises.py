@@ -85,7 +85,8 @@ def _exercise(id: str) -> Exercise:
 # pickle of the student's objects. In a notebook, check() does both in one process. Each
 # exercise registers its own probe and judge (exercise_checks.common.exercise); what a probe
 # refuses on the spot (an error in the student's code, a forbidden call) is the evidence
-# {"wrong": message}, which can only fail. TRANSITIONAL: exercises still registered as one old
+# {"wrong": message, ...details} ({"forbidden_called": ["F.max_pool2d"]}, {"error": {"type",
+# "inputs"}}), which can only fail. TRANSITIONAL: exercises still registered as one old
 # check(answer) run it whole in the probe ({"verdict": ...}); notebooks 05-08 convert them.
 
 _MALFORMED = "✘ No se pudo leer lo que comprobó el núcleo: vuelve a ejecutar el cuaderno."
@@ -103,9 +104,10 @@ def probe(id: str, answer: Any, seed: int = 0) -> dict:
             return {"verdict": "correcto"}
         evidence = exercise.probe(answer, seed)
     except Wrong as wrong:
-        return {"wrong": str(wrong), "forbidden_called": getattr(wrong, "called", [])}
+        return {"wrong": str(wrong), **wrong.details}
     except Exception as error:  # the student's code failed where no probe explained it
-        return {"wrong": explain(error, "las entradas del comprobador")}
+        return {"wrong": explain(error, "las entradas del comprobador"),
+                "error": {"type": type(error).__name__}}
     return evidence
 
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnn_course import config, datasets, exercises, models, ops, training
+from cnn_course import config, datasets, exercises, models, training
 from cnn_course.exercises import EXERCISES, check, check_namespace, comprueba
 
 NEEDS_TRAINING = {"06a.3", "06a.4", "06a.5"}   # solutions that use the notebook's model/data
@@ -84,40 +84,6 @@ def test_every_notebook_has_exercises_and_one_asks_for_code():
     for e in EXERCISES.values():
         assert e.answer == "respuesta_" + e.id.replace(".", "_") and e.answer in e.solution
         assert e.statement and e.hint and "\n" not in e.statement
-
-
-class Wrongs:
-    """Typical wrong answers, one namespace of them per exercise."""
-
-    @staticmethod
-    def flat_no_scale(x):
-        return x.reshape(len(x), -1).float()
-
-    @staticmethod
-    def flat_whole_batch(x):
-        return x.float().reshape(-1) / 255
-
-
-def _reshape_channels(batch):
-    n, h, w, c = batch.shape
-    return batch.reshape(n, c, h, w)
-
-
-def _convolution_flipped(image, weight, bias):
-    return F.conv2d(image[None], weight.flip(2, 3), bias)[0]
-
-
-def _conv_without_plus_one(image, weight, bias):
-    return F.conv2d(image[None], weight, bias)[0][:, :-1, :-1]
-
-
-def _conv_without_bias(image, weight, bias):
-    return F.conv2d(image[None], weight)[0]
-
-
-def _conv_per_channel(image, weight, bias):
-    return torch.stack([F.conv2d(image[None, c:c + 1], weight[:, c:c + 1])[0]
-                        for c in range(image.shape[0])], dim=1)
 
 
 def _epoch_no_zero_grad(model, loader, loss_fn, optimizer):
@@ -196,26 +162,6 @@ def _mean_of_means(model, loader, loss_fn):
     return sum(losses) / len(losses)
 
 
-def _size_one_side(n, k, s=1, p=0):
-    return (n + p - k) // s + 1
-
-
-def _size_no_stride(n, k, s=1, p=0):
-    return n + 2 * p - k + 1
-
-
-def _size_no_plus_one(n, k, s=1, p=0):
-    return (n + 2 * p - k) // s
-
-
-def _avg_pool(x):
-    return F.avg_pool2d(x, 2)
-
-
-def _pool_stride_one(x):
-    return F.max_pool2d(x, 2, stride=1)
-
-
 class _PaddedNetwork(nn.Module):
     def __init__(self):
         super().__init__()
@@ -255,30 +201,7 @@ class _SoftmaxNetwork(nn.Module):
         return self.net(x).softmax(dim=1)
 
 
-WRONG = {   # id -> [(answer, words of the intended message)]
-    "00.1": [(32 * 3 * 224 * 224, "uint8"), (32 * 224 * 224 * 4, "canales")],
-    "00.2": [(7 * 28 + 5, "filas por columnas"), (35, "filas completas")],
-    "00.3": [(Wrongs.flat_no_scale, "255"), (Wrongs.flat_whole_batch, "un solo vector")],
-    "01.1": [(_reshape_channels, "revueltos"), (lambda b: b.permute(0, 3, 2, 1), "alto y el ancho"),
-             (lambda b: b, "siguen al final")],
-    "01.2": [(2 * 3 * 112 * 112, "fotogramas")],
-    "02.1": [([[-1, 0, 1]] * 3, "verticales"), (torch.ones(3, 3) / 9, "zona lisa"),
-             (np.eye(3), "zona lisa")],
-    "02.2": [(9 * 600 * 512 * 2, "3 canales"), (27 * 598 * 510 * 2, "padding=1")],
-    "02.3": [(_convolution_flipped, "volteado"), (_conv_without_plus_one, "n - k + 1"),
-             (_conv_without_bias, "sesgo"), (_conv_per_channel, "todos los canales"),
-             (ops.conv2d_naive, "biblioteca")],
-    "02.4": [((676, 9), "cambiadas"), (torch.Size([9, 784]), "Sin relleno"),
-             ([9, 26, 26], "una matriz")],
-    "03.1": [(27, "+1")],
-    "03.2": [(217, "avance"), (54, "+1")],
-    "03.3": [(6, "cada lado")],
-    "03.4": [(_size_one_side, "un solo lado"), (_size_no_stride, "avance"),
-             (_size_no_plus_one, "+1"), (ops.output_size, "biblioteca")],
-    "04.1": [(26, "avance"), (8, "+1")],
-    "04.2": [(_avg_pool, "media"), (_pool_stride_one, "avance 2"), (nn.MaxPool2d(2), "biblioteca"),
-             (F.max_pool2d, "biblioteca")],
-    "04.3": [(1728, "sesgos")],
+WRONG = {   # id -> [(answer, words of the intended message)]; 00-04: test_exercise_corpus_00_04
     "05.1": [(_Dataset3d, "aplanada"), (_DatasetWrongLength, "len()"),
              (datasets.FlattenDataset, "no permite")],
     "05.2": [(_sum_of_means, "sumado las medias"), (_mean_of_means, "media de las medias")],
@@ -312,9 +235,10 @@ def test_typical_mistake_gets_its_message(id, answer, words):
 
 
 def test_every_code_exercise_has_two_typical_mistakes():
+    from tests.test_exercise_corpus_00_04 import WRONG as CORPUS
     for e in EXERCISES.values():
         if e.code:
-            assert len(WRONG.get(e.id, [])) >= 2, e.id
+            assert len(WRONG.get(e.id, CORPUS.get(e.id, []))) >= 2, e.id
 
 
 def test_assignment_recipe_mistakes(trained):

@@ -11,9 +11,11 @@ uses.
   an exception of the student's code raises ``Wrong`` explained in Spanish (``explain``), with the
   input used and what to change.
 - ``to_array`` reads what the answer returned (tensor, array, nested list; any dtype) as NumPy.
+- ``seeded``/``unseen_tensors`` draw an exercise's unseen inputs from the seed (probe and judge
+  alike).
 - ``describe`` writes an input as the messages name it ("un tensor (1, 2, 7, 9) float32").
-- ``given``/``given_array`` read evidence in a judge without trusting it: anything unexpected is
-  ``common.Unreadable`` (a ``Wrong``).
+- ``given``/``given_array``/``given_arrays`` read evidence in a judge without trusting it:
+  anything unexpected is ``common.Unreadable`` (a ``Wrong``).
 
 Notebooks 00-08 use it through ``cnn_course.exercises`` (``comprueba``).
 """
@@ -33,7 +35,8 @@ from torch.overrides import TorchFunctionMode
 from .common import Unreadable, Wrong
 
 __all__ = ["ForbiddenCall", "Forbidden", "describe", "explain", "forbidding",
-           "given", "given_array", "run", "seeded", "to_array"]
+           "given", "given_array", "given_arrays", "run", "seeded", "to_array",
+           "unseen_tensors"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class ForbiddenCall(Wrong):
         names = " y ".join(f"`{name}`" for name in self.called)
         super().__init__(f"Tu respuesta llama a {names}, que el enunciado no permite (tampoco "
                          "a través de otra función, un partial o una subclase): escribe tú el "
-                         "cálculo.")
+                         "cálculo.", {"forbidden_called": self.called})
 
 
 class _Stopped(BaseException):
@@ -124,6 +127,9 @@ def run(function: Any, *args: Any, inputs: str, forbid: Sequence[Forbidden] = ()
     if not callable(function):
         raise Wrong(f"La respuesta debe ser una función (su nombre, sin paréntesis) y es "
                     f"{type(function).__name__}.")
+    given_as_is = [rule.name for rule in forbid if _is(function, rule)]
+    if given_as_is:                 # the forbidden function itself, handed in as the answer
+        raise ForbiddenCall(given_as_is)
     error = None
     with forbidding(forbid) as called:
         try:
@@ -135,8 +141,17 @@ def run(function: Any, *args: Any, inputs: str, forbid: Sequence[Forbidden] = ()
     if called:
         raise ForbiddenCall(called)
     if error is not None:
-        raise Wrong(explain(error, inputs, advice)) from None
+        raise Wrong(explain(error, inputs, advice),
+                    {"error": {"type": type(error).__name__, "inputs": inputs}}) from None
     return out
+
+
+def _is(answer: Any, rule: Forbidden) -> bool:
+    """Whether ``answer`` is ``rule``'s function or module (a partial of it, an instance)."""
+    answer = getattr(answer, "func", answer)           # functools.partial
+    return (any(answer is f for f in (*rule.torch, *rule.functions))
+            or isinstance(answer, rule.modules)
+            or isinstance(answer, type) and issubclass(answer, rule.modules))
 
 
 _TORCH_ONLY = {"permute", "float", "double", "unsqueeze", "squeeze", "view", "size", "clone",
@@ -166,8 +181,7 @@ def _advice(error: Exception) -> str:
     if isinstance(error, RuntimeError | ValueError) and any(
             word in text for word in ("shape", "size", "dimension", "mat1")):
         return ("las formas no encajan: usa las medidas de la entrada (x.shape) en vez de "
-                "números fijos; ¿supones algo (un tamaño par, un núcleo cuadrado, 5 imágenes) "
-                "que esta entrada no cumple?")
+                "números fijos; ¿supones algo que esta entrada no cumple?")
     if isinstance(error, TypeError):
         return ("la llamada no encaja con tu función o con lo que recibe: revisa su firma (los "
                 "argumentos y su orden) y los tipos que usa.")
@@ -190,7 +204,7 @@ def describe(value: Any) -> str:
     return repr(value)
 
 
-def to_array(out: Any, what: str = "La función") -> np.ndarray:
+def to_array(out: Any, what: str = "La función devuelve") -> np.ndarray:
     """What an answer returned (tensor, NumPy array or value, nested list of numbers; any
     dtype) as a NumPy array of numbers; anything else is a ``Wrong`` naming what came back."""
     if isinstance(out, torch.Tensor):
@@ -202,8 +216,7 @@ def to_array(out: Any, what: str = "La función") -> np.ndarray:
     except ValueError:      # ragged lists
         array = None
     if array is None or array.dtype.kind not in "biuf":
-        raise Wrong(f"{what} devuelve {type(out).__name__}; debe devolver un tensor o un array "
-                    "de números.")
+        raise Wrong(f"{what} {type(out).__name__}; debe ser un tensor o un array de números.")
     return array
 
 
@@ -211,6 +224,15 @@ def seeded(seed: int, salt: int) -> torch.Generator:
     """The generator of an exercise's unseen inputs: the probe and the judge both draw them
     from (seed, salt), so the judge never trusts inputs reported by the probe."""
     return torch.Generator().manual_seed(int(seed) * 1009 + salt)
+
+
+def unseen_tensors(seed: int, salt: int, shapes: Sequence[tuple[int, ...]],
+                   draw: Callable = torch.randn) -> list[torch.Tensor]:
+    """One float32 tensor per shape, drawn with ``draw`` (``torch.randn``, ``torch.rand``)
+    from ``seeded(seed, salt)``: the unseen inputs of an exercise, the same in probe and
+    judge."""
+    generator = seeded(seed, salt)
+    return [draw(*shape, generator=generator) for shape in shapes]
 
 
 def given(evidence: Any, key: str, kind: type | tuple[type, ...]) -> Any:
@@ -230,3 +252,12 @@ def given_array(evidence: Any, key: str) -> np.ndarray:
     if value.dtype.kind not in "biuf":
         raise Unreadable(f"«{key}» no son números")
     return value
+
+
+def given_arrays(evidence: Any, key: str, count: int) -> list[np.ndarray]:
+    """``evidence[key]`` when it is a list of ``count`` arrays of numbers (one per unseen
+    input); anything else is ``Unreadable``."""
+    values = given(evidence, key, list)
+    if len(values) != count:
+        raise Unreadable(f"«{key}» no tiene {count} elementos")
+    return [given_array({key: value}, key) for value in values]

@@ -33,7 +33,13 @@ __all__ = ["REGISTRY", "Exercise", "Unreadable", "Wrong", "as_integer", "as_numb
 
 
 class Wrong(Exception):
-    """A wrong answer; its message (Spanish, aimed at the mistake) is shown to the student."""
+    """A wrong answer; its message (Spanish, aimed at the mistake) is shown to the student.
+    ``details`` is plain data a probe adds to the evidence beside the message (the forbidden
+    functions called, the student's exception type and the input it failed on)."""
+
+    def __init__(self, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.details = details or {}
 
 
 @dataclass(frozen=True)
