@@ -165,7 +165,8 @@ def judge_05_2(evidence: dict, seed: int = 0) -> None:
 
 
 @exercise("05.1", "una clase Dataset DatasetAplanado(images, labels) cuyo elemento i sea la "
-          "pareja (imagen aplanada en un vector de 784, etiqueta)",
+          "pareja (imagen aplanada en un vector de 784, etiqueta), sin "
+          "`datasets.FlattenDataset`",
           "Un Dataset necesita __len__ (cuántas muestras) y __getitem__ (la pareja de la "
           "muestra i). Aplana cada imagen, no la bandeja entera.",
           """
@@ -188,7 +189,7 @@ class check_05_1:
     judge = staticmethod(judge_05_1)
 
 @exercise("05.2", "una función evalua(model, loader, loss_fn) que devuelva la pérdida media de "
-          "todo el conjunto, evaluado por bandejas",
+          "todo el conjunto, evaluado por bandejas, sin `training.evaluate`",
           "loss_fn da la media de cada bandeja; las bandejas no tienen todas el mismo tamaño "
           "(la última suele ser menor).",
           """
@@ -333,7 +334,8 @@ def judge_06_3(evidence: dict, seed: int = 0) -> None:
 
 
 @exercise("06.3", "una función entrena_una_epoca(model, loader, loss_fn, optimizer) que entrene "
-          "una época, como el bucle «Aprendizaje por épocas»",
+          "una época, como el bucle «Aprendizaje por épocas», sin "
+          "`training.train_one_epoch`",
           "Para cada bandeja: salida de la red, pérdida, gradientes a cero, retropropagación y "
           "paso del optimizador; antes, la red en modo entrenamiento.",
           """

@@ -330,7 +330,7 @@ def judge_08_2(evidence: dict, seed: int = 0) -> None:
 
 
 @exercise("08.2", "tu clase ResLayer(ni, no, kernel_size, stride=1) que funcione también con "
-          "ni != no y avance 2: relu(conv(x)) + atajo(x), sin models.ResLayer",
+          "ni != no y avance 2: relu(conv(x)) + atajo(x), sin `models.ResLayer`",
           "La suma residual necesita la misma forma en los dos sumandos: el relleno debe "
           "conservar el tamaño para cualquier núcleo impar, y el atajo debe llevar x a los "
           "canales (y el tamaño) de salida.",
