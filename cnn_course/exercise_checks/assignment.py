@@ -70,7 +70,7 @@ def probe_06a_1(answer: Any, seed: int = 0) -> dict:
             raise
         except Wrong as wrong:
             return {**evidence, "ops": ops, "failed": str(wrong)}
-    return {**evidence, "ops": ops, "output": to_array(out, "Tu red").astype(np.float64)}
+    return {**evidence, "ops": ops, "output": to_array(out, "Tu red devuelve").astype(np.float64)}
 
 
 def _reference_06a_1(seed: int, slope: float) -> np.ndarray:
@@ -394,6 +394,8 @@ def probe_06a_4(answer: Any, seed: int = 0) -> dict:
     if not evidence["module"]:
         return evidence
     evidence["parameters"] = parameter_count(model)
+    if evidence["parameters"] != PARAMETERS:       # not the statement's network: said by judge
+        return evidence
     evidence["predictions"] = run(_predictions, model,
                                   inputs="las imágenes de test en bandejas (500, 1, 28, 28)")
     return evidence

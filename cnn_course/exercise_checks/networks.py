@@ -56,8 +56,8 @@ def probe_05_1(answer: Any, seed: int = 0) -> dict:
                    forbid=FORBID_05_1)
         pair = isinstance(item, tuple | list) and len(item) == 2
         items.append({"pair": pair,
-                      "image": _array(item[0], "La imagen del elemento i") if pair else None,
-                      "label": _array(item[1], "La etiqueta del elemento i") if pair else None})
+                      "image": _array(item[0], "La imagen del elemento i es") if pair else None,
+                      "label": _array(item[1], "La etiqueta del elemento i es") if pair else None})
     batch = run(lambda: next(iter(DataLoader(dataset, batch_size=5))), forbid=FORBID_05_1,
                 inputs=f"DataLoader(tu Dataset, batch_size=5) con {given}")
     shapes = [list(getattr(b, "shape", [])) for b in batch] \
@@ -125,7 +125,7 @@ def probe_05_2(answer: Any, seed: int = 0) -> dict:
         got = run(answer, model, loader, nn.CrossEntropyLoss(), forbid=FORBID_05_2,
                   inputs=f"una red lineal 4 → 3, un cargador de {samples} muestras en "
                          f"bandejas de {batch} y nn.CrossEntropyLoss()")
-        value = _array(got, "La función")
+        value = _array(got, "La función devuelve")
         if value.size != 1:
             raise Wrong(f"La función devuelve {value.size} números; se esperaba uno, la "
                         "pérdida media.")

@@ -79,12 +79,14 @@ def probe_07_3(answer: Any, seed: int = 0) -> dict:
     head = copy.deepcopy(answer)
     trainable = parameter_count(head, trainable_only=True)
     fill_by_shape(head, seed).eval()
+    dtype = next((p.dtype for p in head.parameters()), torch.float32)
     first = None
     for inputs in HEAD_INPUTS:
         with torch.no_grad(), record() as ops:
             try:
-                out = run(head, _features(seed, inputs), inputs=f"6 vectores de {inputs} "
-                          "características, un tensor (6, " + str(inputs) + ") float32",
+                out = run(head, _features(seed, inputs).to(dtype),
+                          inputs=f"6 vectores de {inputs} características, un tensor "
+                                 f"(6, {inputs}) {str(dtype)[6:]}",
                           advice="la cabeza recibe 1.280 características (las de "
                                  "EfficientNet-Lite0; 512 las de la VGG16).")
             except ForbiddenCall:
@@ -93,7 +95,7 @@ def probe_07_3(answer: Any, seed: int = 0) -> dict:
                 first = first or wrong
                 continue
         return {"inputs": inputs, "ops": ops, "trainable": trainable,
-                "output": to_array(out, "La cabeza").astype(np.float64)}
+                "output": to_array(out, "La cabeza devuelve").astype(np.float64)}
     raise first
 
 
@@ -284,7 +286,7 @@ def probe_08_2(answer: Any, seed: int = 0) -> dict:
                 out = run(layer, x, forbid=FORBID_08_2, advice=f"Con {case}, {why}.",
                           inputs=f"{call} y una entrada (1, {ni}, 9, 9)")
             ops = ops or recorded
-            outs.append(to_array(out, "La capa").astype(np.float64))
+            outs.append(to_array(out, "La capa devuelve").astype(np.float64))
         cases.append({"ops": ops, "outputs": outs})
     return {"cases": cases}
 
