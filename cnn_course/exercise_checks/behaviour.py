@@ -182,6 +182,9 @@ def _advice(error: Exception) -> str:
             word in text for word in ("shape", "size", "dimension", "mat1")):
         return ("las formas no encajan: usa las medidas de la entrada (x.shape) en vez de "
                 "números fijos; ¿supones algo que esta entrada no cumple?")
+    if isinstance(error, TypeError) and "axis" in text:
+        return ("usa un argumento de NumPy (axis=) con un tensor: en PyTorch es dim=, o "
+                "convierte la entrada con np.asarray.")
     if isinstance(error, TypeError):
         return ("la llamada no encaja con tu función o con lo que recibe: revisa su firma (los "
                 "argumentos y su orden) y los tipos que usa.")
@@ -204,12 +207,16 @@ def describe(value: Any) -> str:
     return repr(value)
 
 
+MAX_NUMBERS = 1_000_000     # more than any exercise's answer: the evidence stays small
+
+
 def to_array(out: Any, what: str = "La función devuelve") -> np.ndarray:
     """What an answer returned (tensor, NumPy array or value, nested list of numbers; any
-    dtype) as a NumPy array of numbers; anything else is a ``Wrong`` naming what came back."""
+    dtype) as a NumPy array of numbers; anything else, or more than ``MAX_NUMBERS`` numbers,
+    is a ``Wrong`` naming what came back."""
     if isinstance(out, torch.Tensor):
         out = out.detach().cpu()
-        return (out.float() if out.dtype == torch.bfloat16 else out).resolve_conj().numpy()
+        out = (out.float() if out.dtype == torch.bfloat16 else out).resolve_conj().numpy()
     try:
         array = np.asarray(out) if isinstance(out, list | tuple | np.ndarray | np.generic |
                                                    int | float) else None
@@ -217,6 +224,9 @@ def to_array(out: Any, what: str = "La función devuelve") -> np.ndarray:
         array = None
     if array is None or array.dtype.kind not in "biuf":
         raise Wrong(f"{what} {type(out).__name__}; debe ser un tensor o un array de números.")
+    if array.size > MAX_NUMBERS:
+        raise Wrong(f"{what} un resultado de forma {array.shape}: demasiados números para lo "
+                    "que se pide; revisa la forma.")
     return array
 
 

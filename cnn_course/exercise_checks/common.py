@@ -122,16 +122,16 @@ def as_number(answer: Any) -> float:
 def as_integer(value: Any, what: str) -> int:
     """An integer answer (int, NumPy integer, one-element integer tensor) as an int; a float,
     even 28.0, is a ``Wrong`` saying that ``what`` must be an integer."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
-        value = value.item()
-    if isinstance(value, np.ndarray | np.generic) and value.size == 1 and value.dtype.kind in "iu":
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()            # an int or a float, as the tensor's dtype says
+    if isinstance(value, np.ndarray | np.generic) and value.size == 1:
         value = value.item()
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    kind = "un número decimal" if isinstance(value, float | np.floating | torch.Tensor) else \
-        type(value).__name__
-    raise Wrong(f"{what} da {value!r:.40} ({kind}); debe ser un entero: usa la división entera "
-                "// (o int(...)).")
+    shown = (f"{value!r} (un número decimal)" if isinstance(value, float)
+             else f"{value!r:.40} ({type(value).__name__})")
+    raise Wrong(f"{what} da {shown}; debe ser un entero: usa la división entera // (o "
+                "int(...)).")
 
 
 def as_shape(answer: Any) -> tuple[int, ...]:
