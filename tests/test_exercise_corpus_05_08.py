@@ -32,7 +32,18 @@ from cnn_course.exercises import (
 )
 from cnn_course.tools import handouts
 from tests.test_exercise_corpus_00_04 import ENGLISH, _tampered
-from tests.test_exercises import trained  # noqa: F401 (the fixture: a model trained here)
+from tests.test_exercises import (  # noqa: F401 (trained: the fixture, a model trained here)
+    _Dataset3d,
+    _DatasetWrongLength,
+    _epoch_no_step,
+    _epoch_no_train_mode,
+    _epoch_no_zero_grad,
+    _mean_of_means,
+    _NoProjection,
+    _SlidesPadding,
+    _sum_of_means,
+    trained,
+)
 
 IDS = [id for id in EXERCISES if EXERCISES[id].notebook in ("05", "06", "06a", "07", "08")]
 NEEDS_TRAINING = ("06a.4", "06a.5")          # answers built from the fixture `trained`
@@ -80,25 +91,6 @@ class _NumpyDataset(torch.utils.data.Dataset):
         return self.images[i], self.labels[i]
 
 
-class _Dataset3d(torch.utils.data.Dataset):
-    def __init__(self, images, labels):
-        self.images, self.labels = images, labels
-
-    def __len__(self):
-        return len(self.labels)
-
-    def __getitem__(self, i):
-        return self.images[i], self.labels[i]
-
-
-class _CountsPixels(_Dataset3d):
-    def __len__(self):
-        return self.images.numel()
-
-    def __getitem__(self, i):
-        return self.images[i].reshape(-1), self.labels[i]
-
-
 class _FirstLabel(_Dataset3d):
     def __getitem__(self, i):
         return self.images[i].reshape(-1), self.labels[0]
@@ -141,15 +133,6 @@ def _evalua_sum_reduction(model, loader, loss_fn):
     for x, y in loader:
         total += F.cross_entropy(model(x), y, reduction="sum").item()
     return total / sum(len(y) for _, y in loader)
-
-
-def _sum_of_means(model, loader, loss_fn):
-    return sum(loss_fn(model(x), y).item() for x, y in loader)
-
-
-def _mean_of_means(model, loader, loss_fn):
-    losses = [loss_fn(model(x), y).item() for x, y in loader]
-    return sum(losses) / len(losses)
 
 
 def _gathered(model, loader, loss_fn):          # the RAM lesson ignored: one forward pass
@@ -199,27 +182,6 @@ def _epoch_enumerate(model, loader, loss_fn, optimizer):
         optimizer.step()
         running += loss.item() * len(y)
     return running
-
-
-def _epoch_no_zero_grad(model, loader, loss_fn, optimizer):
-    model.train()
-    for x, y in loader:
-        loss_fn(model(x), y).backward()
-        optimizer.step()
-
-
-def _epoch_no_train_mode(model, loader, loss_fn, optimizer):
-    for x, y in loader:
-        optimizer.zero_grad()
-        loss_fn(model(x), y).backward()
-        optimizer.step()
-
-
-def _epoch_no_step(model, loader, loss_fn, optimizer):
-    model.train()
-    for x, y in loader:
-        optimizer.zero_grad()
-        loss_fn(model(x), y).backward()
 
 
 def _epoch_one_batch(model, loader, loss_fn, optimizer):
@@ -534,27 +496,6 @@ class ResLayer(nn.Module):
         return torch.relu(self.conv(x) + self.shortcut(x))
 
 respuesta = ResLayer""",
-    "RES_NO_PROJECTION": """
-class ResLayer(nn.Module):               # the slides' layer
-    def __init__(self, ni, no, kernel_size, stride=1):
-        super().__init__()
-        self.conv = nn.Conv2d(ni, no, kernel_size, stride, padding=kernel_size - 2)
-
-    def forward(self, x):
-        return torch.relu(self.conv(x)) + x
-
-respuesta = ResLayer""",
-    "RES_SLIDES_PADDING": """
-class ResLayer(nn.Module):
-    def __init__(self, ni, no, kernel_size, stride=1):
-        super().__init__()
-        self.conv = nn.Conv2d(ni, no, kernel_size, stride, padding=kernel_size - 2)
-        self.shortcut = nn.Conv2d(ni, no, 1, stride)
-
-    def forward(self, x):
-        return torch.relu(self.conv(x)) + self.shortcut(x)
-
-respuesta = ResLayer""",
     "RES_SHORTCUT_NO_STRIDE": """
 class ResLayer(nn.Module):
     def __init__(self, ni, no, kernel_size, stride=1):
@@ -608,7 +549,7 @@ def _frozen_head():
 
 
 WRONG = {
-    "05.1": [(_Dataset3d, "784"), (_CountsPixels, "len()"), (_FirstLabel, "etiqueta"),
+    "05.1": [(_Dataset3d, "784"), (_DatasetWrongLength, "len()"), (_FirstLabel, "etiqueta"),
              (_Transposed, "orden de los píxeles"), (_LibraryDataset, "`datasets.FlattenDataset`"),
              (datasets.FlattenDataset, "`datasets.FlattenDataset`"),
              (_DuckDataset(torch.zeros(2, 1, 28, 28), torch.zeros(2)), "la clase")],
@@ -693,7 +634,7 @@ WRONG = {
              ("FREEZE_FIRST_LAYER", "al menos en parte"), (transfer._Transfer(), "función")],
     "08.1": [(73_856, "atajo"), (8_320, "solo el atajo"), (73_728 + 8_192, "sesgos"),
              (1, "Cuenta la convolución")],
-    "08.2": [("RES_NO_PROJECTION", "1×1"), ("RES_SLIDES_PADDING", "k − 2"),
+    "08.2": [(_NoProjection, "1×1"), (_SlidesPadding, "k − 2"),
              ("RES_NEVER_ADDED", "el atajo no se suma"),
              ("RES_RELU_AFTER_ADD", "antes de sumar el atajo"),
              ("RES_SHORTCUT_NO_STRIDE", "saltar de 2 en 2"),
