@@ -351,7 +351,8 @@ RIGHT = {
               _recipe(loss=lambda out, y: F.nll_loss(F.log_softmax(out, 1), y), epochs=20.0),
               _recipe(loader=DataLoader(_SET, batch_size=32, sampler=RandomSampler(_SET)),
                       optimizer=torch.optim.Adagrad(_PARAMS, lr=1e-2)),
-              _recipe(epochs=2)],           # quick mode (the tests' mode) may train less
+              _recipe(epochs=2),            # quick mode (the tests' mode) may train less
+              _recipe(loader=datasets.TensorBatches(*_SET.tensors, 32, shuffle=True))],
     "06a.4": [lambda t: (t["model"], t["history"]),
               lambda t: [t["model"], _renamed(t["history"], train_acc="train_accuracy",
                                               test_acc="test_accuracy")],
@@ -588,6 +589,7 @@ WRONG = {
               (_recipe(optimizer=torch.optim.SGD(_PARAMS, lr=0.01)), "Adagrad"),
               (_recipe(optimizer=torch.optim.Adagrad(_PARAMS, lr=0.1)), "0,1"),
               (_recipe(loader=DataLoader(_SET, batch_size=32)), "no baraja"),
+              (_recipe(loader=datasets.TensorBatches(*_SET.tensors, 32)), "no baraja"),
               (_recipe()[:3], "tupla"), (_recipe(epochs="veinte"), "EPOCHS")],
     "06a.4": [(lambda t: (models.FashionCNN(), t["history"]), "otra red"),
               (lambda t: (t["model"], {"loss": t["history"]["train_loss"]}), "No encuentro"),
@@ -710,7 +712,14 @@ def test_wrong_answer_gets_its_message(id, answer, words, state):
 
 
 def test_the_students_objects_are_left_as_they_were():
-    """The head's weights and the training mode are the student's after a check."""
+    """The head's weights and the training mode are the student's after a check; checking the
+    recipe draws no random number the training would have drawn."""
+    loader = datasets.TensorBatches(*_SET.tensors, 32, shuffle=True, seed=3)
+    recipe = _recipe(loader=loader)
+    global_state, loader_state = torch.get_rng_state(), loader.generator.get_state()
+    assert check("06a.3", recipe).passed and check("06a.3", _recipe()).passed
+    assert torch.equal(torch.get_rng_state(), global_state)
+    assert torch.equal(loader.generator.get_state(), loader_state)
     head = nn.Sequential(nn.Linear(1280, 128), nn.ReLU(), nn.Linear(128, 1), nn.Sigmoid())
     before = copy.deepcopy(head.state_dict())
     assert check("07.3", head).passed and head.training

@@ -216,6 +216,31 @@ def _scores(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
             torch.randint(0, 10, (8,), generator=generator))
 
 
+def _first_orders(loader: Any) -> list | None:
+    """What the loader gives first, twice (the sampler's first 64 indices, or the labels of the
+    first batch), and the first batch's size: equal twice means it does not shuffle. The random
+    states it draws from are restored, so the student's training repeats as it would have."""
+    sampler = getattr(loader, "sampler", None)
+    generators = [g for g in (getattr(loader, "generator", None),
+                              getattr(sampler, "generator", None))
+                  if isinstance(g, torch.Generator)]
+    states = [g.get_state() for g in generators]
+    try:
+        with torch.random.fork_rng(devices=[]):
+            if sampler is not None:
+                orders = [[int(i) for i in itertools.islice(iter(sampler), 64)]
+                          for _ in range(2)]
+                return [*orders, None]
+            batches = [next(iter(loader)) for _ in range(2)]
+            labels = [[int(v) for v in torch.as_tensor(b[1]).reshape(-1)] for b in batches]
+            return [*labels, len(labels[0])]
+    except Exception:   # not a loader: the judge says what the first element must be
+        return None
+    finally:
+        for generator, state in zip(generators, states, strict=True):
+            generator.set_state(state)
+
+
 def probe_06a_3(answer: Any, seed: int = 0) -> dict:
     """Record the recipe's behaviour: the loader's batch and first indices (twice: does it
     shuffle?), the loss on scores and labels of our own, the optimizer's kind and rate, EPOCHS."""
@@ -225,14 +250,9 @@ def probe_06a_3(answer: Any, seed: int = 0) -> dict:
     evidence: dict = {"shape": True, "batch": getattr(loader, "batch_size", None)}
     if not isinstance(evidence["batch"], int):
         evidence["batch"] = None
-    sampler = getattr(loader, "sampler", None)
-    orders = []
-    for _ in range(2):
-        try:
-            orders.append([int(i) for i in itertools.islice(iter(sampler), 64)])
-        except Exception:   # not a sampler: the judge says what the first element must be
-            orders.append([])
-    evidence["orders"] = orders if all(orders) else None
+    evidence["orders"] = _first_orders(loader)
+    if evidence["batch"] is None and evidence["orders"] and evidence["orders"][2]:
+        evidence["batch"] = int(evidence["orders"][2])
     scores, labels = _scores(seed)
     try:
         with warnings.catch_warnings():     # MSELoss warns about the shapes: the judge says it
@@ -263,9 +283,9 @@ def judge_06a_3(evidence: dict, seed: int = 0) -> None:
     if batch != 32:
         raise Wrong(f"El cargador de entrenamiento tiene bandeja {batch}; el enunciado pide 32.")
     orders = evidence["orders"]
-    if orders is None:
+    if not orders or not orders[0]:
         raise Wrong("El primer elemento debe ser el cargador de entrenamiento (un DataLoader).")
-    if orders[0] == orders[1] == list(range(len(orders[0]))):
+    if orders[0] == orders[1]:
         raise Wrong("El cargador de entrenamiento no baraja: cada época debe ver las bandejas "
                     "en otro orden (shuffle=True).")
     scores, labels = _scores(seed)
