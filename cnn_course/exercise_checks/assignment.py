@@ -19,8 +19,8 @@ from .common import Wrong, as_number, exercise, probe_number, spanish
 from .networks import FLATTEN_MISTAKES, check_06_1
 from .trace import ACTIVATIONS, describe, fill_by_shape, layers, parameter_count, record
 
-__all__ = ["FULL_ACCURACY", "PARAMETERS", "QUICK_ACCURACY", "check_06a_1", "check_06a_2",
-           "check_06a_3", "check_06a_4", "check_06a_5", "find_curve", "judge_06a_1",
+__all__ = ["FORBID_06A_1", "FULL_ACCURACY", "PARAMETERS", "QUICK_ACCURACY", "check_06a_1",
+           "check_06a_2", "check_06a_3", "check_06a_4", "check_06a_5", "find_curve", "judge_06a_1",
            "judge_06a_3", "judge_06a_4", "judge_06a_5", "measured_accuracy", "probe_06a_1",
            "probe_06a_3", "probe_06a_4", "probe_06a_5"]
 

@@ -16,9 +16,9 @@ from .behaviour import Forbidden, run, seeded, to_array
 from .common import Wrong, exercise, expect_number, number_of, probe_number, spanish
 from .trace import fill_by_shape
 
-__all__ = ["FLATTEN_MISTAKES", "check_05_1", "check_05_2", "check_05_3", "check_06_1",
-           "check_06_2", "check_06_3", "judge_05_1", "judge_05_2", "judge_06_3", "probe_05_1",
-           "probe_05_2", "probe_06_3"]
+__all__ = ["FLATTEN_MISTAKES", "FORBID_05_1", "FORBID_05_2", "FORBID_06_3", "check_05_1",
+           "check_05_2", "check_05_3", "check_06_1", "check_06_2", "check_06_3", "judge_05_1",
+           "judge_05_2", "judge_06_3", "probe_05_1", "probe_05_2", "probe_06_3"]
 
 
 FORBID_05_1 = (Forbidden("datasets.FlattenDataset", functions=(

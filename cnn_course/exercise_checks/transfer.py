@@ -25,9 +25,9 @@ from .trace import (
     shaped_values,
 )
 
-__all__ = ["HEAD_INPUTS", "check_07_1", "check_07_2", "check_07_3", "check_07_4", "check_08_1",
-           "check_08_2", "check_08_3", "judge_07_3", "judge_07_4", "judge_08_2", "probe_07_3",
-           "probe_07_4", "probe_08_2"]
+__all__ = ["FORBID_08_2", "HEAD_INPUTS", "check_07_1", "check_07_2", "check_07_3", "check_07_4",
+           "check_08_1", "check_08_2", "check_08_3", "judge_07_3", "judge_07_4", "judge_08_2",
+           "probe_07_3", "probe_07_4", "probe_08_2"]
 
 
 @exercise("07.1", "cuántos pesos se entrenan si la cabeza de la VGG16 es 512-256-1 (con la red "
