@@ -296,6 +296,25 @@ class _MiRed(models.FashionCNN):
     pass
 
 
+class _WithDropout(_TorchActivation):    # nn.Dropout: off when the network is evaluated
+    def __init__(self, functional=False):
+        super().__init__(F.leaky_relu)
+        self.functional = functional
+        self.drop = nn.Dropout(0.3)
+
+    def forward(self, x):
+        a = self.activation
+        x = F.max_pool2d(a(self.c2(a(self.c1(x)))), 2)
+        x = F.max_pool2d(a(self.c4(a(self.c3(x)))), 2)
+        x = a(self.fc1(x.flatten(1)))
+        return self.fc2(F.dropout(x, 0.3) if self.functional else self.drop(x))
+
+
+class _DropoutAlwaysOn(_WithDropout):
+    def __init__(self):
+        super().__init__(functional=True)
+
+
 # --- 06a.3: the recipe ----------------------------------------------------------------------------
 
 _SET = TensorDataset(torch.randn(100, 1, 28, 28), torch.randint(0, 10, (100,)))
@@ -345,7 +364,7 @@ RIGHT = {
     "06.3": [EXERCISES["06.3"].solution, _epoch_zero_first, _epoch_model_zero_grad,
              _epoch_enumerate],
     "06a.1": [EXERCISES["06a.1"].solution, _sequential_network(), _Reordered, _PoolFirst,
-              _with(F.leaky_relu), _sequential_network()()],
+              _with(F.leaky_relu), _sequential_network()(), _WithDropout],
     "06a.2": _numbers(2048),
     "06a.3": [_recipe(), list(_recipe(loss=F.cross_entropy)),
               _recipe(loss=lambda out, y: F.nll_loss(F.log_softmax(out, 1), y), epochs=20.0),
@@ -580,6 +599,7 @@ WRONG = {
               (_MissingLastActivation, "tras la primera capa lineal"),
               (_ActivationOnScores, "sin activación detrás"),
               (_sequential_network(flat=128), "recibe 128 valores"),
+              (_DropoutAlwaysOn, "training=self.training"),
               (lambda: None, "subclase de nn.Module")],
     "06a.2": [(8 * 8 * 128, "segundo pooling"), (128, "alto y el ancho"), (7 * 7 * 128, "relleno"),
               (12 * 12 * 128, "dos poolings")],

@@ -81,9 +81,10 @@ def _reference_06a_1(seed: int, slope: float) -> np.ndarray:
         return network(_images_06a_1(seed).double()).numpy()
 
 
-def _diagnose_06a_1(ops: list[dict], otherwise: str) -> None:
+def _diagnose_06a_1(all_ops: list[dict], otherwise: str) -> None:
     """Raise the message of the first difference between the recorded layers and the
     statement's (the output already differs)."""
+    ops = layers(all_ops)
     convs = [op for op in ops if op["op"] == "conv2d"]
     channels = [w[1] for w in [convs[0]["weight"]]] + [op["weight"][0] for op in convs] \
         if convs else []
@@ -130,6 +131,10 @@ def _diagnose_06a_1(ops: list[dict], otherwise: str) -> None:
         raise Wrong(f"Tu red usa {name} como activación; el enunciado pide LeakyReLU (que deja "
                     "pasar una fracción de los negativos).")
     _missing_activation(ops)
+    if any(op["op"] == "dropout" and op.get("training") for op in all_ops):
+        raise Wrong("Tu red aplica Dropout también en modo evaluación: con F.dropout pasa "
+                    "training=self.training (o usa nn.Dropout), y la red evaluada no apaga "
+                    "neuronas al azar.")
     raise Wrong(otherwise)
 
 
@@ -149,9 +154,10 @@ def _missing_activation(ops: list[dict]) -> None:
 
 
 def judge_06a_1(evidence: dict, seed: int = 0) -> None:
-    ops = layers(given(evidence, "ops", list))
+    all_ops = given(evidence, "ops", list)
+    ops = layers(all_ops)
     if "failed" in evidence:
-        _diagnose_06a_1(ops, given(evidence, "failed", str))
+        _diagnose_06a_1(all_ops, given(evidence, "failed", str))
     out = given_array(evidence, "output")
     if out.shape != (8, 10):
         raise Wrong(f"Con una bandeja (8, 1, 28, 28) la red devuelve {tuple(out.shape)}; se "
@@ -160,7 +166,7 @@ def judge_06a_1(evidence: dict, seed: int = 0) -> None:
     slope = float(slopes.pop()) if len(slopes) == 1 else 0.01
     right = _reference_06a_1(seed, slope)
     if np.abs(out - right).max() > 1e-4 * (1 + np.abs(right).max()):
-        _diagnose_06a_1(ops, "Con los mismos pesos, tu red no calcula lo mismo que la del "
+        _diagnose_06a_1(all_ops, "Con los mismos pesos, tu red no calcula lo mismo que la del "
                              f"enunciado. Tu red hace: {describe(ops)}.")
     total = int(evidence["parameters"])
     if total != PARAMETERS:

@@ -81,7 +81,7 @@ def _details(op: str, args: tuple, kwargs: dict) -> dict:
         dim = get(1, "dim")
         return {"dim": int(dim) if isinstance(dim, int) else None}
     if op == "dropout":
-        return {"p": float(get(1, "p", 0.5))}
+        return {"p": float(get(1, "p", 0.5)), "training": bool(get(2, "training", True))}
     if op in ("add", "sub", "mul", "maximum", "where"):
         return {"tensors": sum(isinstance(a, torch.Tensor) and a.ndim > 0 for a in args)}
     return {}
