@@ -13,7 +13,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import models
-from .behaviour import Forbidden, ForbiddenCall, given, given_array, run, seeded, to_array
+from .behaviour import (
+    Forbidden,
+    ForbiddenCall,
+    given,
+    given_array,
+    given_arrays,
+    run,
+    seeded,
+    to_array,
+)
 from .common import Unreadable, Wrong, exercise, expect_number, number_of, probe_number, spanish
 from .trace import (
     ACTIVATIONS,
@@ -267,11 +276,18 @@ def _inputs_08_2(seed: int, ni: int) -> list[torch.Tensor]:
     return [x1, x2, x1 + x2, torch.zeros_like(x1)]
 
 
+def _directions(seed: int, size: int) -> np.ndarray:
+    """16 random directions to read an output of ``size`` numbers along: an affine relation
+    between outputs holds along them too, and 16 numbers travel instead of thousands."""
+    generator = seeded(seed, 820 + size)
+    return torch.randn(16, size, generator=generator, dtype=torch.float64).numpy()
+
+
 def probe_08_2(answer: Any, seed: int = 0) -> dict:
     """For each case (ni != no, a 5×5 kernel, stride 2): build the student's layer, give each
     parameter values that depend only on its shape, and record its forward pass on x1 (the
-    operations) and its outputs on x1, x2, x1 + x2 and zeros (is the shortcut added, and
-    affine?)."""
+    operations), its output's shape and its outputs on x1, x2, x1 + x2 and zeros, read along
+    16 directions drawn from the seed (is the shortcut added, and affine?)."""
     if not isinstance(answer, type) or not issubclass(answer, nn.Module):
         raise Wrong("Se espera tu clase ResLayer, una subclase de nn.Module.")
     cases = []
@@ -280,14 +296,18 @@ def probe_08_2(answer: Any, seed: int = 0) -> dict:
         layer = run(lambda ni=ni, no=no, k=k, stride=stride: answer(ni, no, k, stride=stride),
                     inputs=call, forbid=FORBID_08_2, advice=f"Con {case}, {why}.")
         fill_by_shape(layer, seed).eval()
-        outs, ops = [], []
+        size = (9 - 1) // stride + 1
+        shape, projections, ops = None, [], []
         for x in _inputs_08_2(seed, ni):
             with torch.no_grad(), record() as recorded:
                 out = run(layer, x, forbid=FORBID_08_2, advice=f"Con {case}, {why}.",
                           inputs=f"{call} y una entrada (1, {ni}, 9, 9)")
             ops = ops or recorded
-            outs.append(to_array(out, "La capa devuelve").astype(np.float64))
-        cases.append({"ops": ops, "outputs": outs})
+            out = to_array(out, "La capa devuelve").astype(np.float64)
+            shape = shape or list(out.shape)
+            if out.shape == (1, no, size, size):
+                projections.append(_directions(seed, out.size) @ out.reshape(-1))
+        cases.append({"ops": ops, "shape": shape, "projections": projections})
     return {"cases": cases}
 
 
@@ -302,12 +322,13 @@ def _main_path(seed: int, x: torch.Tensor, conv: dict, stride: int) -> np.ndarra
 def judge_08_2(evidence: dict, seed: int = 0) -> None:
     cases = given(evidence, "cases", list)
     for (ni, no, k, stride, case, why), found in zip(_CASES_08_2, cases, strict=True):
-        outs = [np.asarray(o, dtype=np.float64) for o in found["outputs"]]
         size = (9 - 1) // stride + 1
-        if outs[0].shape != (1, no, size, size):
+        shape = given(found, "shape", list)
+        if shape != [1, no, size, size]:
             raise Wrong(f"Con {case} ({ni} → {no} canales, núcleo {k}, avance {stride}) la "
-                        f"salida de una entrada (1, {ni}, 9, 9) es {tuple(outs[0].shape)}; se "
-                        f"esperaba {(1, no, size, size)}: {why}.")
+                        f"salida de una entrada (1, {ni}, 9, 9) es {tuple(shape)}; se esperaba "
+                        f"{(1, no, size, size)}: {why}.")
+        projections = given_arrays(found, "projections", 4)
         ops = layers(found["ops"])
         conv = next((op for op in ops if op["op"] == "conv2d"
                      and op.get("weight") == [no, ni, k, k]), None)
@@ -320,7 +341,9 @@ def judge_08_2(evidence: dict, seed: int = 0) -> None:
             raise Wrong(f"Con {case} la convolución lleva relleno {conv.get('padding')}: "
                         f"{why}.")
         xs = _inputs_08_2(seed, ni)
-        rest = [out - _main_path(seed, x, conv, stride) for out, x in zip(outs, xs, strict=True)]
+        directions = _directions(seed, no * size * size)
+        rest = [seen - directions @ _main_path(seed, x, conv, stride).reshape(-1)
+                for seen, x in zip(projections, xs, strict=True)]
         scale = 1e-4 * (1 + max(np.abs(r).max() for r in rest))
         if np.abs(rest[0] + rest[1] - rest[2] - rest[3]).max() > scale:
             raise Wrong(f"Con {case} la salida no es relu(conv(x)) + atajo(x): tu capa hace "
