@@ -23,7 +23,10 @@ AWAITING_CONTENT_PASS: dict[str, str] = {
     name: "re-executed in the content pass: its exercise statement now says what the check "
           "enforces (issue 25)"
     for name in ("01_color_y_tensores.ipynb", "02_convolucion.ipynb",
-                 "03_relleno_y_avance.ipynb", "04_pooling.ipynb")}
+                 "03_relleno_y_avance.ipynb", "04_pooling.ipynb",
+                 "05_datasets_y_dataloaders.ipynb", "06_red_convolucional.ipynb",
+                 "06a_ejercicio_enunciado.ipynb", "07_transfer_learning.ipynb",
+                 "08_resnet.ipynb")}
 
 
 def refresh_hint(path: Path) -> str:
