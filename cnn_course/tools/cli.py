@@ -265,7 +265,7 @@ def _info(args: argparse.Namespace) -> int:
           f"torchvision {torchvision.__version__}")
     print(f"dispositivo: {config.get_device()}  (hilos: {torch.get_num_threads()})")
     print(f"modo rápido: {'sí' if config.quick_mode() else 'no'}")
-    print(f"carpeta de datos: {config.data_dir()}")
+    print(f"carpeta de datos: {config.data_dir()} ({config.data_dir_origin()})")
     print(downloads.status())
     return 0
 
@@ -386,7 +386,8 @@ def _add_train(sub) -> None:
     train.add_argument("--name", default=None, metavar="NOMBRE",
                        help="nombre de la carpeta de la ejecución (por defecto: modelo-hora)")
     train.add_argument("--runs-dir", type=_check_folder_out, default=None, metavar="CARPETA",
-                       help="dónde van las ejecuciones (por defecto: <proyecto>/runs)")
+                       help="dónde van las ejecuciones (por defecto: runs/ en la carpeta de "
+                       "datos, la que dice cnn-course info)")
     train.set_defaults(func=_train, check=_check_train)
 
 
