@@ -108,4 +108,4 @@ def test_installed_it_runs_imports_every_module_and_loads_its_sample(installed, 
     for name, file in report["files"].items():
         assert file is None or Path(file).is_relative_to(installed), f"{name} came from {file}"
     assert Path(report["sample"]).is_relative_to(installed)
-    assert report["counts"] == [1000, 1000, 500, 500]     # train images, labels; test
+    assert report["counts"] == [3000, 3000, 1000, 1000]     # train images, labels; test
