@@ -26,7 +26,7 @@ from .landing import DOWNLOADS, colab_url, landing_page
 __all__ = ["SITE_EXTRA_INSTALL", "SITE_TITLE", "TEMPLATES",
            "SiteBuildError", "SiteToolsMissingError", "build_site", "static_widgets"]
 
-SITE_EXTRA_INSTALL = 'pip install -e ".[site]"'
+SITE_EXTRA_INSTALL = 'pip install "cnn_course[site]"'   # in a clone: pip install -e ".[site]"
 SITE_TITLE = "Redes neuronales convolutivas con PyTorch"
 _NBVAL_MARKER = re.compile(r"^[ \t]*# NBVAL_[A-Z_]+[ \t]*\n?", re.MULTILINE)
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -83,12 +83,13 @@ def _require_site_tools() -> None:
     """Raise SiteToolsMissingError, naming the install line, when a site tool is missing."""
     import importlib.util
     missing = [m for m in ("sphinx", "myst_nb", "sphinx_book_theme", "sphinx-mathjax-offline",
-                           "sphinx_copybutton")
+                           "sphinx_copybutton", "markdown_it")
                if importlib.util.find_spec(m) is None]
     if missing:
         raise SiteToolsMissingError(
-            f"construir el sitio necesita {', '.join(missing)}: instala sus herramientas con "
-            f"`{SITE_EXTRA_INSTALL}` (desde la carpeta del curso; `.[dev]` las incluye).")
+            f"construir el sitio necesita el extra «site» (falta {', '.join(missing)}): "
+            f"instálalo con `{SITE_EXTRA_INSTALL}` (en una copia clonada del curso, "
+            '`pip install -e ".[site]"`, o `.[dev]`, que lo incluye).')
 
 
 CONF_PY = '''\
