@@ -15,11 +15,11 @@ import numpy as np
 import platformdirs
 import torch
 
-__all__ = ["APP_NAME", "checkpoints_dir", "data_dir", "data_dir_origin", "format_number",
+__all__ = ["checkpoints_dir", "data_dir", "data_dir_origin", "format_number",
            "get_device", "project_root", "quick_mode", "run_info", "runs_dir", "seed_everything",
            "source_checkout"]
 
-APP_NAME = "cnn_course"   # the per-user data folder's name
+_APP_NAME = "cnn_course"   # the per-user data folder's name
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -54,7 +54,7 @@ def _data_dir_and_origin() -> tuple[Path, str]:
     if checkout is not None:
         return checkout / "data", ("la carpeta data/ del proyecto clonado que contiene cnn_course; "
                                  "CNN_COURSE_DATA la cambia")
-    return (Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+    return (Path(platformdirs.user_data_dir(_APP_NAME, appauthor=False)),
             "la carpeta de datos de este usuario, la misma desde cualquier carpeta; "
             "CNN_COURSE_DATA la cambia")
 
@@ -86,7 +86,7 @@ def runs_dir() -> Path:
 def checkpoints_dir() -> Path:
     """Where notebooks save trained models: ``<data_dir>/checkpoints``, created on demand; in
     quick mode ``checkpoints/quick``, so tests never overwrite a model trained in full.
-    Notebooks 00, 04, 06b."""
+    Notebooks 00, 04, 06a, 06b."""
     path = data_dir() / "checkpoints"
     if quick_mode():
         path = path / "quick"

@@ -75,7 +75,7 @@ def test_a_clone_s_existing_data_is_found_and_never_downloaded_again(tmp_path, m
 
 def test_the_tests_never_write_into_the_real_per_user_folder():
     # conftest.py points CNN_COURSE_DATA at the checkout's data/ (unless the shell set it)
-    per_user = Path(platformdirs.user_data_dir(config.APP_NAME, appauthor=False))
+    per_user = Path(platformdirs.user_data_dir("cnn_course", appauthor=False))
     assert os.environ.get("CNN_COURSE_DATA") and config.data_dir() != per_user
 
 

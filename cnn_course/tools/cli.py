@@ -26,7 +26,7 @@ from .. import config, datasets, downloads, models, training
 
 __all__ = ["build_parser", "main"]
 
-DESCRIPTION = ("cnn-course: entrena el ejercicio de las diapositivas, descarga datos y pesos, "
+DESCRIPTION = ("cnn-course: entrena el ejercicio de las transparencias, descarga datos y pesos, "
                "publica el sitio y los cuadernos de los estudiantes, y ejecuta cuadernos.")
 fmt = config.format_number
 # where Fashion-MNIST came from (downloads' and datasets' source names), as a person reads it
@@ -360,9 +360,9 @@ def _add_grade(sub) -> None:
 
 # ---------------------------------------------------------------- the parser
 def _add_train(sub) -> None:
-    train = sub.add_parser("train", help="entrena el ejercicio de las diapositivas (FashionCNN, "
+    train = sub.add_parser("train", help="entrena el ejercicio de las transparencias (FashionCNN, "
                            "bandejas de 32, entropía cruzada, Adagrad, 20 épocas)",
-                           description="Entrena el ejercicio de las diapositivas y escribe "
+                           description="Entrena el ejercicio de las transparencias y escribe "
                            "history.json, recipe.json, curves.png y checkpoint.pt.")
     train.add_argument("--model", choices=["cnn", "mlp"], default="cnn",
                        help="la red: cnn (FashionCNN) o mlp (por defecto: cnn)")
