@@ -5,6 +5,7 @@ has until it is handed out)."""
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -123,3 +124,21 @@ def test_no_library_message_sends_a_student_to_06b():
             if (isinstance(node, ast.Constant) and isinstance(node.value, str)
                     and id(node) not in docstrings and "06b" in node.value):
                 assert "profesor" in node.value, f"{path.name}: {node.value}"
+
+
+def test_the_bundle_s_leeme_installs_in_the_order_a_student_runs_it():
+    from cnn_course.tools import bundle
+
+    text = bundle.getting_started("cnn_course-0.1.0-py3-none-any.whl")
+    blocks = re.findall(r"```(?:bash|bat)\n(.*?)```", text, re.S)
+    assert len(blocks) == 3   # Linux and macOS, Windows, conda
+    for block in blocks:
+        lines = block.splitlines()
+        steps = [next(i for i, line in enumerate(lines) if any(m in line for m in marks))
+                 for marks in (("-m venv", "conda create"),
+                               ("--index-url https://download.pytorch.org/whl/cpu",),
+                               ("install cnn_course-",), ("jupyter lab",))]
+        assert steps == sorted(steps), block   # environment, CPU PyTorch, course, Jupyter
+        cpu = lines[steps[1]]   # that environment's pip (conda's once activated)
+        assert cpu.startswith((".venv/bin/pip ", ".venv\\Scripts\\pip ", "pip ")), cpu
+    assert "6 GB" in text and "200 MB" in text and "CNN_COURSE_DATA" in text
