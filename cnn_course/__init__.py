@@ -73,7 +73,8 @@ takes from it (tests/test_reading_list.py keeps this list equal to what the note
     exercises     comprueba, pista, solucion
 
 06a · Ejercicio (entrega): clasificar Fashion-MNIST con una red VGG
-    config        run_info
+    config        checkpoints_dir, run_info
+    training      fashion_cnn_from, save_checkpoint
     exercises     comprueba, pista
 
 06b · Solución del ejercicio (entrega): Fashion-MNIST con la red VGG

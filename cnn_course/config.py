@@ -1,7 +1,7 @@
 """Where data lives, quick mode, device choice and seeding.
 
 Environment variables:
-    CNN_COURSE_DATA   data root (default: the project's ``data/`` folder).
+    CNN_COURSE_DATA   data root (default: see ``data_dir``; never the current folder).
     CNN_COURSE_QUICK  ``1`` for quick mode: small subsets and 1-2 epochs (CI and live demos).
 """
 
@@ -12,10 +12,14 @@ import random
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 import torch
 
-__all__ = ["checkpoints_dir", "data_dir", "format_number", "get_device", "project_root",
-           "quick_mode", "run_info", "runs_dir", "seed_everything"]
+__all__ = ["checkpoints_dir", "data_dir", "data_dir_origin", "format_number",
+           "get_device", "project_root", "quick_mode", "run_info", "runs_dir", "seed_everything",
+           "source_checkout"]
+
+_APP_NAME = "cnn_course"   # the per-user data folder's name
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -32,18 +36,49 @@ def project_root() -> Path:
     return Path.cwd().resolve()
 
 
-def data_dir() -> Path:
-    """The data root: ``$CNN_COURSE_DATA`` if set, else ``<project>/data``; created on demand.
-    Notebook 07."""
+def source_checkout() -> Path | None:
+    """The source checkout (a clone of the course) this package is imported from, found by its
+    markers (``pyproject.toml`` and ``data/`` beside the package), or None for an installed
+    package. It depends on where the package is, never on the current folder."""
+    folder = Path(__file__).resolve().parent.parent
+    if (folder / "pyproject.toml").is_file() and (folder / "data").is_dir():
+        return folder
+    return None
+
+
+def _data_dir_and_origin() -> tuple[Path, str]:
     env = os.environ.get("CNN_COURSE_DATA", "").strip()
-    path = Path(env).expanduser() if env else project_root() / "data"
+    if env:
+        return Path(env).expanduser(), "la fija la variable CNN_COURSE_DATA"
+    checkout = source_checkout()
+    if checkout is not None:
+        return checkout / "data", ("la carpeta data/ del proyecto clonado que contiene cnn_course; "
+                                 "CNN_COURSE_DATA la cambia")
+    return (Path(platformdirs.user_data_dir(_APP_NAME, appauthor=False)),
+            "la carpeta de datos de este usuario, la misma desde cualquier carpeta; "
+            "CNN_COURSE_DATA la cambia")
+
+
+def data_dir() -> Path:
+    """The data root, where data, checkpoints and runs go, created on demand; the same from any
+    working folder (Jupyter runs a notebook from its own). In order: ``$CNN_COURSE_DATA``; else
+    the ``data/`` of the source checkout that holds the package (``source_checkout``: a clone
+    keeps using its own data); else one folder per user, ``platformdirs.user_data_dir`` (Linux
+    ``~/.local/share/cnn_course``, macOS ``~/Library/Application Support/cnn_course``, Windows
+    ``%LOCALAPPDATA%\\cnn_course``). Notebook 07."""
+    path, _ = _data_dir_and_origin()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
+def data_dir_origin() -> str:
+    """Why ``data_dir`` is where it is, in Spanish (what ``cnn-course info`` says)."""
+    return _data_dir_and_origin()[1]
+
+
 def runs_dir() -> Path:
-    """Where ``cnn-course train`` writes its runs: ``<project>/runs``; created on demand."""
-    path = project_root() / "runs"
+    """Where ``cnn-course train`` writes its runs: ``<data_dir>/runs``; created on demand."""
+    path = data_dir() / "runs"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -51,7 +86,7 @@ def runs_dir() -> Path:
 def checkpoints_dir() -> Path:
     """Where notebooks save trained models: ``<data_dir>/checkpoints``, created on demand; in
     quick mode ``checkpoints/quick``, so tests never overwrite a model trained in full.
-    Notebooks 00, 04, 06b."""
+    Notebooks 00, 04, 06a, 06b."""
     path = data_dir() / "checkpoints"
     if quick_mode():
         path = path / "quick"

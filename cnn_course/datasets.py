@@ -28,6 +28,8 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 # the same classes, in the same order, in Spanish (the course's figures and tables)
 FASHION_CLASSES_ES = ("camiseta", "pantalón", "jersey", "vestido", "abrigo", "sandalia", "camisa",
                       "zapatilla", "bolso", "botín")
+# quick mode's images: the first of each set; the shipped sample is exactly these (the same
+# images online and offline; scripts/make_fashion_sample.py makes it)
 QUICK_SIZES = {"train": 3000, "test": 1000}
 EVAL_BATCH_SIZE = 256  # evaluation batches: fastest on a CPU (they stay in the cache)
 
@@ -76,9 +78,11 @@ def load_fashion_mnist(root: Path | None = None, *, sample: bool | None = None,
         if not use_sample:
             raise
         data_root, source = SAMPLE_ROOT, "sample"
+        sizes = [config.format_number(n) for n in QUICK_SIZES.values()]
         print("Fashion-MNIST: el conjunto completo no está en esta máquina; se usa la pequeña "
-              "muestra real que trae cnn_course (1.000 imágenes de entrenamiento / 500 de test). "
-              "`cnn-course download fashion-mnist` descarga el completo.")
+              f"muestra real que trae cnn_course ({sizes[0]} imágenes de entrenamiento / "
+              f"{sizes[1]} de test: las del modo rápido). `cnn-course download fashion-mnist` "
+              "descarga el completo.")
     transform = transform if transform is not None else transforms.ToTensor()
     train = TorchvisionFashionMNIST(str(data_root), train=True, transform=transform)
     test = TorchvisionFashionMNIST(str(data_root), train=False, transform=transform)

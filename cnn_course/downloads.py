@@ -258,7 +258,7 @@ def find_cats_dogs(root: str | Path | None = None) -> Path:
     raise DatasetNotFoundError(
         f"Gatos y perros no está en {folder}. Ejecuta `cnn-course download cats-dogs` (68 MB, "
         "necesita internet una vez), o da a CatsDogs tu propia carpeta con cats/ y dogs/ dentro "
-        "(por ejemplo la descarga de Kaggle de las diapositivas, training_set/training_set/).")
+        "(por ejemplo la descarga de Kaggle de las transparencias, training_set/training_set/).")
 
 
 def _extract(archive: Path, dest: Path) -> None:

@@ -217,7 +217,7 @@ def write_fashion_folders(dest: str | Path, classes: tuple[str, ...] = STAND_IN_
     """Write the offline stand-in for cats vs dogs, ready for ``CatsDogs(dest, split=...,
     classes=STAND_IN_FOLDERS)``: ``dest/{train,test}/<folder_name(class)>/*.jpg``, the first
     ``per_class`` (train, test) images of each class as ``size``-square RGB JPEGs (the sample
-    has 100 and 50 per class, the full set 6,000 and 1,000). ``full``: ``True`` the full set
+    has about 300 and 100 per class, the full set 6,000 and 1,000). ``full``: ``True`` the full set
     already on this machine (else DatasetNotFoundError; never downloaded), ``False`` the
     shipped sample, ``None`` the full set if here. Written once through a temporary folder; a
     complete folder made with the same arguments is kept. Notebook 07.

@@ -22,11 +22,12 @@ from tqdm.auto import tqdm
 from . import config
 from .datasets import EVAL_BATCH_SIZE, FashionData, TensorBatches, fashion_batches, per_class_subset
 from .downloads import atomic_write
+from .models import FashionCNN
 
 __all__ = [
     "EXERCISE", "HISTORY_KEYS", "History", "Recipe", "accuracy_vs_labels", "calibrate_batchnorm",
-    "evaluate", "fit", "load_checkpoint", "memory_format", "predict", "progress_bar",
-    "save_checkpoint", "save_history", "train_one_epoch", "train_steps",
+    "evaluate", "fashion_cnn_from", "fit", "load_checkpoint", "memory_format", "predict",
+    "progress_bar", "save_checkpoint", "save_history", "train_one_epoch", "train_steps",
     "train_with_recipe"]
 
 Device = torch.device | str | None
@@ -328,7 +329,7 @@ def save_checkpoint(path: str | Path, model: nn.Module,
                     history: History | None = None, recipe: dict | None = None,
                     rng: dict | None = None) -> Path:
     """Save model and optimizer state, history, recipe and (``fit``'s, for resuming) random
-    states, through a temporary file and a move. Notebooks 00, 06b."""
+    states, through a temporary file and a move. Notebooks 00, 06a, 06b."""
     path = Path(path)
     state = {"model": model.state_dict(), "model_class": type(model).__name__,
              "optimizer": optimizer.state_dict() if optimizer is not None else None,
@@ -346,8 +347,8 @@ def load_checkpoint(path: str | Path, model: nn.Module,
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"No hay ningún checkpoint en {path}. Entrena uno antes: ejecuta el cuaderno 06b o "
-            "`cnn-course train`.")
+            f"No hay ningún checkpoint en {path}. Entrena la red antes: el ejercicio 06a guarda "
+            "la tuya en config.checkpoints_dir() / 'fashion_cnn.pt' cuando 06a.4 está bien.")
     state = torch.load(path, map_location=map_location, weights_only=False)
     if state.get("model_class") not in (None, type(model).__name__):
         raise ValueError(f"{path} guarda un {state['model_class']}, no un {type(model).__name__}.")
@@ -355,6 +356,35 @@ def load_checkpoint(path: str | Path, model: nn.Module,
     if optimizer is not None and state.get("optimizer"):
         optimizer.load_state_dict(state["optimizer"])
     return state
+
+
+def fashion_cnn_from(model: nn.Module) -> FashionCNN:
+    """A ``FashionCNN`` holding ``model``'s weights: the assignment's network as a student wrote
+    it, whatever its layers are called, so that notebook 04 can load it. Each weight goes to the
+    one of the same shape (in ``model``'s order where shapes repeat); ValueError unless both
+    networks then give the same outputs. Notebook 06a."""
+    target = FashionCNN()
+    theirs = [p.detach().cpu() for p in model.parameters()]
+    state = {}
+    for name, mine in target.named_parameters():
+        match = next((i for i, p in enumerate(theirs) if p.shape == mine.shape), None)
+        if match is None:
+            break
+        state[name] = theirs.pop(match)
+    same = len(state) == len(target.state_dict()) and not theirs
+    if same:
+        target.load_state_dict(state)
+        images = torch.rand(4, *FashionCNN.input_shape, generator=torch.Generator().manual_seed(0))
+        device, was_training = next(model.parameters()).device, model.training
+        with torch.no_grad():
+            same = torch.allclose(model.eval()(images.to(device)).cpu(), target.eval()(images),
+                                  atol=1e-5)
+        model.train(was_training)
+    if not same:
+        raise ValueError(f"{type(model).__name__} no es la red del enunciado (FashionCNN): sus "
+                         "pesos o sus salidas no coinciden, así que no se guarda para el "
+                         "cuaderno 04.")
+    return target
 
 
 def save_history(history: History, path: str | Path) -> Path:

@@ -1,8 +1,10 @@
 """Make the small real Fashion-MNIST sample that ships inside the package.
 
-Takes the first 100 training and the first 50 test images of each class, in the original
-order, from the full dataset, and writes them as IDX files in torchvision's layout under
-cnn_course/data/fashion_mnist_sample/FashionMNIST/raw/, with the dataset's MIT licence.
+Takes the first ``datasets.QUICK_SIZES`` training and test images (3.000 and 1.000), in the
+original order, from the full dataset: exactly the images quick mode uses when the full set is
+here, so quick mode trains and tests on the same images online and offline. Writes them as IDX
+files in torchvision's layout under cnn_course/data/fashion_mnist_sample/FashionMNIST/raw/, with
+the dataset's MIT licence.
 
     python scripts/make_fashion_sample.py            # from the data dir or the Debian package
 """
@@ -11,14 +13,13 @@ from __future__ import annotations
 
 import struct
 
-import torch
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
-from cnn_course import downloads
+from cnn_course import datasets, downloads
 
-PER_CLASS = {"train": 100, "t10k": 50}
-LICENSE = """Fashion-MNIST sample (1000 training and 500 test images, 100 and 50 per class,
-the first of each class in the original order), taken from
+SIZES = {"train": datasets.QUICK_SIZES["train"], "t10k": datasets.QUICK_SIZES["test"]}
+LICENSE = f"""Fashion-MNIST sample (the first {SIZES['train']} training and the first
+{SIZES['t10k']} test images, in the original order: the images quick mode uses), taken from
 https://github.com/zalandoresearch/fashion-mnist by scripts/make_fashion_sample.py.
 
 The MIT License (MIT) Copyright © 2017 Zalando SE, https://tech.zalando.com
@@ -40,26 +41,18 @@ OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SO
 """
 
 
-def first_per_class(labels: torch.Tensor, per_class: int) -> torch.Tensor:
-    """Indices of the first ``per_class`` items of each class, kept in the original order."""
-    keep = torch.cat([torch.nonzero(labels == c).flatten()[:per_class] for c in range(10)])
-    return keep.sort().values
-
-
 def main() -> None:
     root, source = downloads.prepare_fashion_mnist(download=False)
     raw = downloads.raw_folder(root)
     out = downloads.raw_folder(downloads.SAMPLE_ROOT)
     out.mkdir(parents=True, exist_ok=True)
-    for split, per_class in PER_CLASS.items():
-        images = read_image_file(str(raw / f"{split}-images-idx3-ubyte"))
-        labels = read_label_file(str(raw / f"{split}-labels-idx1-ubyte"))
-        keep = first_per_class(labels, per_class)
-        n = len(keep)
+    for split, n in SIZES.items():
+        images = read_image_file(str(raw / f"{split}-images-idx3-ubyte"))[:n]
+        labels = read_label_file(str(raw / f"{split}-labels-idx1-ubyte"))[:n]
         (out / f"{split}-images-idx3-ubyte").write_bytes(
-            struct.pack(">IIII", 2051, n, 28, 28) + images[keep].numpy().tobytes())
+            struct.pack(">IIII", 2051, n, 28, 28) + images.numpy().tobytes())
         (out / f"{split}-labels-idx1-ubyte").write_bytes(
-            struct.pack(">II", 2049, n) + labels[keep].numpy().astype("uint8").tobytes())
+            struct.pack(">II", 2049, n) + labels.numpy().astype("uint8").tobytes())
         print(f"{split}: {n} images from {source} ({raw})")
     (downloads.SAMPLE_ROOT / "LICENSE").write_text(LICENSE)
 

@@ -28,7 +28,7 @@ def sample_gz_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def any_size(monkeypatch):
-    """Accept Fashion-MNIST files of any item count (the sample's 1000 / 500 images)."""
+    """Accept Fashion-MNIST files of any item count (the sample's 3000 / 1000 images)."""
     monkeypatch.setattr(downloads, "FASHION_FILES",
                         {k: (m, None) for k, (m, _) in downloads.FASHION_FILES.items()})
 

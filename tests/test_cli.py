@@ -1,5 +1,12 @@
+import argparse
 import json
+import os
+import subprocess
+import sys
+from contextlib import suppress
+from pathlib import Path
 
+import nbformat
 import pytest
 
 from cnn_course import datasets, downloads
@@ -119,3 +126,117 @@ def test_help_is_spanish(capsys):
     assert cli.main(["train", "--help"]) == 0
     out = capsys.readouterr().out
     assert "tasa de aprendizaje" in out and "options:" not in out
+
+
+# ---------------------------------------------------------------- the students' install
+# Every command, as in an environment made from the course's wheel alone (its dependencies,
+# no extras): every module this environment has beyond them is made unimportable.
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _needed_distributions() -> set[str]:
+    """The distributions the wheel's dependencies pull in (pyproject's, then theirs, with the
+    extras they ask for: nbconvert's ``bleach[css]``), by normalised name."""
+    import importlib.metadata as metadata
+
+    import tomllib
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    todo = [(Requirement(r), "") for r in
+            tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
+    seen: set[tuple[str, str]] = set()
+    while todo:
+        requirement, extra = todo.pop()
+        name = canonicalize_name(requirement.name)
+        if (name, extra) in seen or (requirement.marker
+                                     and not requirement.marker.evaluate({"extra": extra})):
+            continue
+        seen.add((name, extra))
+        with suppress(metadata.PackageNotFoundError):
+            requires = [Requirement(r) for r in metadata.requires(name) or []]
+            todo += [(r, e) for r in requires for e in {"", *requirement.extras}]
+    return {name for name, _ in seen}
+
+
+def _students_site(folder: Path) -> Path:
+    """``folder`` holding links to what those distributions installed (their packages, modules
+    and metadata) and nothing else: the site-packages of a wheel-only install."""
+    import importlib.metadata as metadata
+
+    from packaging.utils import canonicalize_name
+
+    needed = _needed_distributions()
+    for dist in metadata.distributions():
+        if canonicalize_name(dist.metadata["Name"]) not in needed:
+            continue
+        for top in {f.parts[0] for f in dist.files or [] if f.parts[0] != ".."}:
+            source, link = Path(dist.locate_file(top)), folder / top
+            if source.exists() and not link.exists():
+                link.symlink_to(source)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def student_cli(tmp_path_factory):
+    """Run ``cnn-course ARGS`` with only the wheel's dependencies importable (``python -S``:
+    no site-packages but the linked ones)."""
+    site = _students_site(tmp_path_factory.mktemp("site-packages"))
+    assert (site / "torch").exists() and (site / "nbclient").exists()   # the course's, jupyter's
+    assert not any((site / m).exists() for m in ("sphinx", "myst_nb", "markdown_it", "pytest"))
+    home = tmp_path_factory.mktemp("student")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}",
+               "CNN_COURSE_DATA": str(home / "data"), "OMP_NUM_THREADS": "1",
+               "TQDM_DISABLE": "1"}
+        return subprocess.run([sys.executable, "-S", "-m", "cnn_course.tools.cli", *args],
+                              cwd=home, env=env, capture_output=True, text=True, timeout=300)
+    run.home = home
+    return run
+
+
+def _commands() -> list[str]:
+    sub = next(a for a in cli.build_parser()._actions
+               if isinstance(a, argparse._SubParsersAction))
+    return sorted(sub.choices)
+
+
+def test_every_command_s_help_works_in_the_students_install(student_cli):
+    commands = _commands()
+    assert set(commands) >= {"train", "download", "info", "site", "handout", "execute", "grade"}
+    for command in ["", *commands]:
+        done = student_cli(*([command] if command else []), "--help")
+        assert done.returncode == 0 and done.stdout.startswith("uso: cnn-course"), done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_every_command_works_or_names_the_extra_in_the_students_install(student_cli):
+    home = student_cli.home
+    notebook = home / "uno.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")]),
+                   notebook)
+    calls = {
+        "info": ["info"],
+        "train": ["train", "--quick", "--epochs", "1", "--threads", "1", "--name", "t"],
+        "download": ["download", "fashion-mnist"],
+        "handout": ["handout", "--notebooks", str(ROOT / "notebooks"), "--out", "h"],
+        "execute": ["execute", str(notebook)],
+        "site": ["site", "--out", "s"],
+        "grade": ["grade", str(notebook), "--out", "g", "--timeout", "120"],
+    }
+    assert set(calls) == set(_commands()), "a new command needs a real call here"
+    for command, args in calls.items():
+        done = student_cli(*args)
+        assert "Traceback" not in done.stderr, f"{command}: {done.stderr}"
+        if command == "site":   # needs the site extra: one line naming it, exit code 2
+            assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+            assert 'pip install "cnn_course[site]"' in done.stderr
+        elif command == "download":   # offline without Debian's package: its message, exit 2
+            assert done.returncode in (0, 2), done.stderr
+        else:
+            assert done.returncode == 0, f"{command}: {done.stderr}"
+    assert (home / "data" / "runs" / "t" / "checkpoint.pt").is_file()   # the data folder's runs/
+    assert "42" in notebook.read_text() and any((home / "h").glob("06a*.ipynb"))
+    assert (home / "g" / "grades.csv").is_file()

@@ -1,10 +1,14 @@
+import os
 import random
+import shutil
+from pathlib import Path
 
 import numpy as np
+import platformdirs
 import pytest
 import torch
 
-from cnn_course import config
+from cnn_course import config, downloads
 
 
 def test_data_dir_from_environment_is_created(tmp_path, monkeypatch):
@@ -14,12 +18,65 @@ def test_data_dir_from_environment_is_created(tmp_path, monkeypatch):
     assert target.is_dir()
 
 
-def test_data_dir_defaults_to_project_data_also_from_notebooks(monkeypatch):
+def _imported_from(monkeypatch, folder: Path) -> None:
+    """Make ``config`` believe that the package was imported from ``folder/cnn_course``."""
+    monkeypatch.setattr(config, "__file__", str(folder / "cnn_course" / "config.py"))
+
+
+def test_a_checkout_uses_its_own_data_folder_from_any_working_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("CNN_COURSE_DATA", raising=False)
-    root = config.project_root()
-    assert (root / "pyproject.toml").is_file()
-    monkeypatch.chdir(root / "notebooks")
-    assert config.data_dir() == root / "data"
+    root = Path(__file__).resolve().parents[1]   # this checkout: the package is imported from it
+    seen = set()
+    for folder in (root / "notebooks", tmp_path):
+        monkeypatch.chdir(folder)
+        seen.add(config.data_dir())
+    assert seen == {root / "data"} and config.source_checkout() == root
+    assert config.runs_dir() == root / "data" / "runs"
+    assert "clonado" in config.data_dir_origin()
+
+
+def test_an_installed_package_uses_one_folder_per_user_from_any_working_folder(tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.delenv("CNN_COURSE_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / "share"))
+    _imported_from(monkeypatch, tmp_path / "venv" / "site-packages")
+    work = tmp_path / "curso-cnn"
+    seen = set()
+    for folder in (work, work / "cuadernos"):   # the command line, then Jupyter
+        folder.mkdir(parents=True, exist_ok=True)
+        monkeypatch.chdir(folder)
+        seen.add(config.data_dir())
+    assert seen == {tmp_path / "home" / "share" / "cnn_course"}
+    assert config.source_checkout() is None and "usuario" in config.data_dir_origin()
+    assert config.runs_dir() == tmp_path / "home" / "share" / "cnn_course" / "runs"
+    assert not (work / "data").exists() and not (work / "cuadernos" / "data").exists()
+
+
+def test_a_clone_s_existing_data_is_found_and_never_downloaded_again(tmp_path, monkeypatch,
+                                                                   sample_gz_dir, any_size,
+                                                                   offline):
+    monkeypatch.delenv("CNN_COURSE_DATA", raising=False)
+    clone = tmp_path / "clone"
+    (clone / "data").mkdir(parents=True)
+    (clone / "pyproject.toml").write_text("[project]\nname = 'cnn_course'\n")
+    raw = downloads.raw_folder(clone / "data")
+    raw.mkdir(parents=True)
+    for gz in sample_gz_dir.iterdir():
+        shutil.copy(gz, raw / gz.name)
+    _imported_from(monkeypatch, clone)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(downloads, "DEBIAN_FASHION_DIR", tmp_path / "no-debian")
+    root, source = downloads.prepare_fashion_mnist()   # offline: a download would fail
+    assert (root, source) == (clone / "data", "data dir")
+    assert sorted(p.name for p in raw.iterdir()) == sorted(
+        [*downloads.FASHION_FILES, *(f"{n}.gz" for n in downloads.FASHION_FILES)])
+
+
+def test_the_tests_never_write_into_the_real_per_user_folder():
+    # conftest.py points CNN_COURSE_DATA at the checkout's data/ (unless the shell set it)
+    per_user = Path(platformdirs.user_data_dir("cnn_course", appauthor=False))
+    assert os.environ.get("CNN_COURSE_DATA") and config.data_dir() != per_user
 
 
 def test_quick_mode_checkpoints_never_overwrite_full_ones(tmp_path, monkeypatch):

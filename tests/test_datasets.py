@@ -12,15 +12,31 @@ from cnn_course.downloads import SAMPLE_ROOT, DatasetNotFoundError
 # ---------------------------------------------------------------- the shipped sample
 
 
-def test_sample_is_real_balanced_and_licensed():
+def test_sample_is_real_quick_sized_every_class_in_it_and_licensed():
     data = load_fashion_mnist(sample=True, root=SAMPLE_ROOT / "nowhere",
                               debian_dir=SAMPLE_ROOT / "nowhere")
     assert data.source == "sample"
-    assert (len(data.train), len(data.test)) == (1000, 500)
-    assert torch.bincount(data.train.targets).tolist() == [100] * 10
-    assert torch.bincount(data.test.targets).tolist() == [50] * 10
+    assert (len(data.train), len(data.test)) == (3000, 1000)
+    assert (len(data.train), len(data.test)) == tuple(datasets.QUICK_SIZES.values())
+    assert torch.bincount(data.train.targets).min() > 250      # the first 3.000: about 300 each
+    assert torch.bincount(data.test.targets).min() > 80
     assert data.train.data.dtype == torch.uint8 and data.train.data.float().std() > 50
     assert "MIT" in (SAMPLE_ROOT / "LICENSE").read_text()
+
+
+def test_quick_mode_trains_on_the_same_images_online_and_offline(monkeypatch, tmp_path):
+    """The sample is the full set's first images: quick mode gets the same tensors either way,
+    so its thresholds hold with or without the network."""
+    monkeypatch.setenv("CNN_COURSE_QUICK", "1")
+    try:
+        full = load_fashion_mnist(download=False, sample=False)
+    except DatasetNotFoundError:
+        pytest.skip("the full Fashion-MNIST is not on this machine")
+    offline = load_fashion_mnist(root=tmp_path, debian_dir=tmp_path / "no-debian",
+                                 download=False)
+    assert full.source != "sample" and offline.source == "sample"
+    for a, b in ((full.train, offline.train), (full.test, offline.test)):
+        assert torch.equal(a.data, b.data) and torch.equal(a.targets, b.targets)
 
 
 def test_sample_fallback_says_so_in_one_line(no_data, capsys):
@@ -56,7 +72,7 @@ def sample():
 
 def test_to_tensors_equals_totensor_image_by_image(sample):
     images, labels = datasets.to_tensors(sample.test)
-    assert images.shape == (500, 1, 28, 28) and images.dtype == torch.float32
+    assert images.shape == (1000, 1, 28, 28) and images.dtype == torch.float32
     to_tensor = transforms.ToTensor()
     for i in (0, 17, 499):
         image, label = sample.test[i]
@@ -65,7 +81,7 @@ def test_to_tensors_equals_totensor_image_by_image(sample):
 
 
 def test_tensor_batches_cover_every_image_once_and_repeat_with_the_seed(sample):
-    images, labels = datasets.to_tensors(sample.train)
+    images, labels = (t[:1000] for t in datasets.to_tensors(sample.train))
     batches = TensorBatches(images, torch.arange(1000), batch_size=32, shuffle=True, seed=3)
     assert len(batches) == 32
     epoch1 = torch.cat([y for _, y in batches])
@@ -91,7 +107,7 @@ def test_fashion_batches_are_the_slides_three_loaders(sample):
 def test_flatten_dataset_pairs_rows_and_labels(sample):
     images, labels = datasets.to_tensors(sample.test)
     ds = FlattenDataset(images, labels)
-    assert len(ds) == 500
+    assert len(ds) == 1000
     x, y = ds[3]
     assert x.shape == (784,) and torch.equal(x, images[3].flatten()) and y == labels[3]
     with pytest.raises(ValueError, match="una etiqueta por imagen"):

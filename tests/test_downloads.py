@@ -108,7 +108,7 @@ def test_bad_magic_number(tmp_path):
 
 def test_wrong_count_for_the_full_set(tmp_path):
     raw = _copy_sample_raw(tmp_path)
-    with pytest.raises(CorruptDatasetError, match="tiene 1000 elementos; Fashion-MNIST, 60000"):
+    with pytest.raises(CorruptDatasetError, match="tiene 3000 elementos; Fashion-MNIST, 60000"):
         downloads.check_idx_file(raw / "train-labels-idx1-ubyte", 60000)
 
 

@@ -21,12 +21,22 @@ QUICK_ALLOWED: set[str] = set()     # notebook file names; each needs its reason
 # full re-execution of the turn): file name -> why. The content pass empties it.
 AWAITING_CONTENT_PASS: dict[str, str] = {
     name: "re-executed in the content pass: its exercise statement now says what the check "
-          "enforces (issue 25)"
+          "enforces"
     for name in ("01_color_y_tensores.ipynb", "02_convolucion.ipynb",
-                 "03_relleno_y_avance.ipynb", "04_pooling.ipynb",
-                 "05_datasets_y_dataloaders.ipynb", "06_red_convolucional.ipynb",
-                 "06a_ejercicio_enunciado.ipynb", "07_transfer_learning.ipynb",
-                 "08_resnet.ipynb")}
+                 "03_relleno_y_avance.ipynb", "05_datasets_y_dataloaders.ipynb")}
+AWAITING_CONTENT_PASS.update({   # and nothing points students to 06b
+    "00_imagenes_como_numeros.ipynb": "re-executed in the content pass (the MLP's mark: 06a)",
+    "04_pooling.ipynb": "re-executed in the content pass (exercise statement; the trained maps "
+                        "come from 06a)",
+    "06_red_convolucional.ipynb": "re-executed in the content pass (exercise statements; prose: "
+                                  "06b not pointed to)",
+    "06a_ejercicio_enunciado.ipynb": "re-executed in the content pass (exercise statements; a "
+                                     "cell saves the network)",
+    "07_transfer_learning.ipynb": "re-executed in the content pass (exercise statements; prose: "
+                                  "06b not pointed to)",
+    "08_resnet.ipynb": "re-executed in the content pass (exercise statement; prose: 06b not "
+                       "pointed to)",
+})
 
 
 def refresh_hint(path: Path) -> str:

@@ -92,7 +92,7 @@ def test_checkpoint_round_trip(tmp_path):
 
 
 def test_load_checkpoint_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="cuaderno 06b o `cnn-course train`"):
+    with pytest.raises(FileNotFoundError, match="el ejercicio 06a guarda la tuya"):
         training.load_checkpoint(tmp_path / "missing.pt", models.FashionCNN())
     path = training.save_checkpoint(tmp_path / "mlp.pt", models.MLP())
     with pytest.raises(ValueError, match="guarda un MLP, no un FashionCNN"):

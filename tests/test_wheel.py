@@ -111,4 +111,24 @@ def test_installed_it_runs_imports_every_module_and_loads_its_sample(installed, 
     for name, file in report["files"].items():
         assert file is None or Path(file).is_relative_to(installed), f"{name} came from {file}"
     assert Path(report["sample"]).is_relative_to(installed)
-    assert report["counts"] == [1000, 1000, 500, 500]     # train images, labels; test
+    assert report["counts"] == [3000, 3000, 1000, 1000]     # train images, labels; test
+
+
+def test_installed_its_data_folder_is_one_per_user_from_any_working_folder(installed, tmp_path):
+    """The student's case: `cnn-course info` from the unpacked course and from its notebooks'
+    folder (where Jupyter runs them) names the same per-user folder, never the working one."""
+    home = tmp_path / "home"
+    course = tmp_path / "curso-cnn"
+    (course / "cuadernos").mkdir(parents=True)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "OMP_NUM_THREADS": "1"}
+    lines = set()
+    for folder in (course, course / "cuadernos"):
+        done = subprocess.run([str(installed / "bin" / "cnn-course"), "info"], cwd=folder,
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        lines |= {line for line in done.stdout.splitlines()
+                  if line.startswith("carpeta de datos:")}
+    assert lines == {f"carpeta de datos: {home / '.local' / 'share' / 'cnn_course'} (la carpeta "
+                     "de datos de este usuario, la misma desde cualquier carpeta; "
+                     "CNN_COURSE_DATA la cambia)"}
+    assert not any(p.name == "data" for p in course.rglob("*"))

@@ -26,9 +26,10 @@ __all__ = ["FORBID_06A_1", "FULL_ACCURACY", "PARAMETERS", "QUICK_ACCURACY", "che
 
 PARAMETERS = 360_714
 FULL_ACCURACY = 0.90
-# Quick mode (3.000 training images, 2 epochs): the reference solution reached 0.735 (seed 0,
-# OMP_NUM_THREADS=1, measured once); the threshold leaves a margin for other CPUs and seeds.
-QUICK_ACCURACY = 0.65
+# Quick mode (the first 3.000 training / 1.000 test images, the same online and offline; 2
+# epochs): the reference solution reached 0.729-0.767 over seeds 0-9 (mean 0.745, worst seed 4;
+# benchmarks/quick_threshold.py, 1 thread); the threshold is the worst less a margin of 0.05.
+QUICK_ACCURACY = 0.67
 CURVES = {("train", "loss"): "la pérdida de entrenamiento", ("test", "loss"): "la pérdida de test",
           ("train", "acc"): "la tasa de aciertos de entrenamiento",
           ("test", "acc"): "la tasa de aciertos de test"}

@@ -59,60 +59,75 @@ def build_wheel(out_dir: Path | str, project: Path | str | None = None) -> Path:
 
 def getting_started(wheel: str, level: int = 1) -> str:
     """The Spanish "cómo empezar" for a student who unpacked the bundle (Linux, macOS, Windows,
-    conda, quick mode, the CPU-only PyTorch); ``level`` is its top heading's level."""
+    conda, quick mode), in the order it is run: the environment, the CPU-only PyTorch (without
+    an NVIDIA GPU), the course; ``level`` is its top heading's level."""
     h = "#" * level
     return GETTING_STARTED.format(h=h, wheel=wheel, cpu=CPU_TORCH, folder=BUNDLE_FOLDER,
                                   notebooks=NOTEBOOKS_FOLDER)
 
 
+# The sizes: the CUDA build is the .venv measured here (issue 27: 6,0 GB, 14 nvidia-* packages,
+# torch 2.14.1 on Linux x86_64); the CPU-only wheel's is its published size (about 200 MB for
+# torch 2.x on Linux x86_64), not measured here: the CPU index is out of reach from CI.
 GETTING_STARTED = """\
 {h} Cómo empezar
 
 La carpeta `{folder}` trae el curso entero: los cuadernos de Jupyter en `{notebooks}/` y la
 biblioteca del curso, `cnn_course`, como paquete de Python (`{wheel}`). Necesitas Python 3.10 o
-posterior. La primera instalación descarga PyTorch y Jupyter: tarda unos minutos.
+posterior. Se instala en este orden, con los comandos de tu sistema que siguen:
+
+1. **el entorno**: un entorno virtual en la carpeta `{folder}` (`.venv`);
+2. **sin tarjeta gráfica de NVIDIA, PyTorch solo para CPU**, con el `pip` de ese entorno;
+3. **el curso**: el paquete `{wheel}`, que instala también Jupyter y el resto;
+4. **Jupyter**, para abrir los cuadernos.
+
+Cuánto se descarga: en Linux, `pip` instala por defecto PyTorch con CUDA, que con sus paquetes
+`nvidia-*` deja un entorno de unos 6 GB, casi todo inútil sin una GPU de NVIDIA; PyTorch solo
+para CPU descarga unos 200 MB. Por eso el paso 2 va antes del 3: si el paso 3 encuentra PyTorch ya
+instalado, no descarga el de CUDA. En macOS, `pip` ya instala la versión sin CUDA: salta el
+paso 2. Con una GPU de NVIDIA, sáltalo también. La primera instalación tarda unos minutos.
 
 {h}# Linux y macOS
 
-Abre una terminal en la carpeta `{folder}`:
+Abre una terminal en la carpeta `{folder}`; una línea por paso:
 
 ```bash
-python3 -m venv .venv && .venv/bin/pip install {wheel}
+python3 -m venv .venv
+.venv/bin/{cpu}
+.venv/bin/pip install {wheel}
 .venv/bin/jupyter lab {notebooks}/
 ```
 
 {h}# Windows
 
-Abre PowerShell (o «Símbolo del sistema») en la carpeta `{folder}`:
+Abre PowerShell (o «Símbolo del sistema») en la carpeta `{folder}`; una línea por paso:
 
 ```bat
-py -m venv .venv && .venv\\Scripts\\pip install {wheel}
+py -m venv .venv
+.venv\\Scripts\\{cpu}
+.venv\\Scripts\\pip install {wheel}
 .venv\\Scripts\\jupyter lab {notebooks}
 ```
 
 {h}# Con conda
 
+Con el entorno activado, `pip` es el suyo:
+
 ```bash
 conda create -n curso-cnn python=3.11 pip && conda activate curso-cnn
+{cpu}
 pip install {wheel}
 jupyter lab {notebooks}/
-```
-
-{h}# Sin tarjeta gráfica: PyTorch solo para CPU
-
-En Linux y Windows, `pip` instala PyTorch con CUDA, varios GB que sin una GPU de NVIDIA no se
-usan. Antes del paquete del curso, instala la versión para CPU, mucho más pequeña (con
-`.venv/bin/pip` o `.venv\\Scripts\\pip`):
-
-```bash
-{cpu}
 ```
 
 {h}# Antes de clase y en clase
 
 - `cnn-course info` (`.venv/bin/cnn-course` o `.venv\\Scripts\\cnn-course`) dice qué hay
-  instalado y qué datos faltan; `cnn-course download fashion-mnist` descarga los datos. Sin red,
-  el curso usa una pequeña muestra real de Fashion-MNIST incluida en el paquete.
+  instalado, qué datos faltan y cuál es la carpeta de datos del curso: una por usuario, la misma
+  desde cualquier carpeta (Jupyter y la terminal la comparten; la variable de entorno
+  `CNN_COURSE_DATA` la cambia). `cnn-course download fashion-mnist` descarga allí los datos
+  antes de clase. Sin red, el curso usa una pequeña muestra real de Fashion-MNIST incluida en el
+  paquete: las 3.000 imágenes de entrenamiento y 1.000 de test del modo rápido.
 - Ejecuta los cuadernos en orden, celda a celda.
 - En un portátil lento, el **modo rápido** (subconjuntos pequeños y pocas épocas) se activa con
   la variable de entorno `CNN_COURSE_QUICK=1` antes de abrir Jupyter:

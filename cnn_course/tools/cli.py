@@ -26,7 +26,7 @@ from .. import config, datasets, downloads, models, training
 
 __all__ = ["build_parser", "main"]
 
-DESCRIPTION = ("cnn-course: entrena el ejercicio de las diapositivas, descarga datos y pesos, "
+DESCRIPTION = ("cnn-course: entrena el ejercicio de las transparencias, descarga datos y pesos, "
                "publica el sitio y los cuadernos de los estudiantes, y ejecuta cuadernos.")
 fmt = config.format_number
 # where Fashion-MNIST came from (downloads' and datasets' source names), as a person reads it
@@ -265,7 +265,7 @@ def _info(args: argparse.Namespace) -> int:
           f"torchvision {torchvision.__version__}")
     print(f"dispositivo: {config.get_device()}  (hilos: {torch.get_num_threads()})")
     print(f"modo rápido: {'sí' if config.quick_mode() else 'no'}")
-    print(f"carpeta de datos: {config.data_dir()}")
+    print(f"carpeta de datos: {config.data_dir()} ({config.data_dir_origin()})")
     print(downloads.status())
     return 0
 
@@ -360,9 +360,9 @@ def _add_grade(sub) -> None:
 
 # ---------------------------------------------------------------- the parser
 def _add_train(sub) -> None:
-    train = sub.add_parser("train", help="entrena el ejercicio de las diapositivas (FashionCNN, "
+    train = sub.add_parser("train", help="entrena el ejercicio de las transparencias (FashionCNN, "
                            "bandejas de 32, entropía cruzada, Adagrad, 20 épocas)",
-                           description="Entrena el ejercicio de las diapositivas y escribe "
+                           description="Entrena el ejercicio de las transparencias y escribe "
                            "history.json, recipe.json, curves.png y checkpoint.pt.")
     train.add_argument("--model", choices=["cnn", "mlp"], default="cnn",
                        help="la red: cnn (FashionCNN) o mlp (por defecto: cnn)")
@@ -386,7 +386,8 @@ def _add_train(sub) -> None:
     train.add_argument("--name", default=None, metavar="NOMBRE",
                        help="nombre de la carpeta de la ejecución (por defecto: modelo-hora)")
     train.add_argument("--runs-dir", type=_check_folder_out, default=None, metavar="CARPETA",
-                       help="dónde van las ejecuciones (por defecto: <proyecto>/runs)")
+                       help="dónde van las ejecuciones (por defecto: runs/ en la carpeta de "
+                       "datos, la que dice cnn-course info)")
     train.set_defaults(func=_train, check=_check_train)
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-
-from markdown_it import MarkdownIt
+from functools import cache
 
 from .bundle import BUNDLE_NAME, getting_started
 from .course_map import NotebookInfo
@@ -14,7 +13,14 @@ from .course_map import NotebookInfo
 __all__ = ["DOWNLOADS", "colab_url", "course_card", "landing_page", "markdown_inline"]
 
 DOWNLOADS = "descargas"   # the site's folder with the notebooks and the bundle
-_MD = MarkdownIt("commonmark")
+
+
+@cache
+def _markdown():
+    """CommonMark's renderer, imported on first use: ``markdown_it`` comes with the ``site``
+    extra, and the command line imports this module without it (to say which extra to install)."""
+    from markdown_it import MarkdownIt
+    return MarkdownIt("commonmark")
 
 
 _MATH = re.compile(r"\$([^$\n]+)\$")
@@ -36,7 +42,7 @@ def _with_math(render, text: str) -> str:
 
 def markdown_inline(text: str) -> str:
     """One line of Markdown as HTML: ``"Relleno (*padding*)"`` -> ``Relleno (<em>padding</em>)``."""
-    return _with_math(_MD.renderInline, text)
+    return _with_math(_markdown().renderInline, text)
 
 
 def _markdown_list(text: str) -> str:
@@ -48,7 +54,7 @@ def _markdown_list(text: str) -> str:
             items.append(line.strip())
         elif line.strip():
             items[-1] += " " + line.strip()
-    return _with_math(_MD.render, "\n".join(items)).strip()
+    return _with_math(_markdown().render, "\n".join(items)).strip()
 
 
 def colab_url(repo_url: str, branch: str, name: str) -> str | None:
@@ -94,8 +100,8 @@ def landing_page(notebooks: list[NotebookInfo], title: str, *, wheel: str,
     cards = "".join(course_card(info, colab_url(repo_url, colab_branch, info.path.name)
                                 if repo_url else None) for info in notebooks)
     pages = "\n".join(f"notebooks/{info.path.stem}" for info in notebooks)
-    version = ("la del profesor: con las soluciones" if instructor else
-               "la de los estudiantes: los ejercicios sin resolver")
+    version = ("del profesor, con las soluciones" if instructor else
+               "de los estudiantes, con los ejercicios sin resolver")
     guide = ("La [guía del profesor](guia_profesor.md) explica cómo preparar las hojas, las "
              "demostraciones en clase, la calificación y la publicación de esta web.\n"
              if instructor else "")
@@ -118,7 +124,7 @@ Datos. Cada cuaderno de Jupyter sigue una sección de las transparencias: explic
 que usa la pequeña biblioteca del curso (`cnn_course`) y termina con una figura o un número que
 puedes comprobar; casi todos terminan con unas «Ideas clave» y ejercicios.
 
-Estas páginas muestran los cuadernos con las salidas guardadas de su última ejecución, en su
+Estas páginas muestran los cuadernos con las salidas guardadas de su última ejecución, en la
 versión {version}.
 {guide}
 <p class="course-download"><a href="{bundle}" download>Descargar el curso entero (.zip)</a></p>

@@ -30,7 +30,7 @@ from .landing import DOWNLOADS, colab_url, landing_page
 __all__ = ["INSTRUCTOR_GUIDE", "SITE_EXTRA_INSTALL", "SITE_FILES", "SITE_TITLE",
            "SiteBuildError", "SiteToolsMissingError", "build_site"]
 
-SITE_EXTRA_INSTALL = 'pip install -e ".[site]"'
+SITE_EXTRA_INSTALL = 'pip install "cnn_course[site]"'   # in a clone: pip install -e ".[site]"
 SITE_TITLE = "Redes neuronales convolutivas con PyTorch"
 SITE_FILES = Path(__file__).with_name("site_files")   # conf.py, _templates/, _static/, locale/
 INSTRUCTOR_GUIDE = Path("docs", "guia_profesor.md")   # in the course's folder; its own page
@@ -49,12 +49,13 @@ def _require_site_tools() -> None:
     """Raise SiteToolsMissingError, naming the install line, when a site tool is missing."""
     import importlib.util
     missing = [m for m in ("sphinx", "myst_nb", "sphinx_book_theme", "sphinx-mathjax-offline",
-                           "sphinx_copybutton")
+                           "sphinx_copybutton", "markdown_it")
                if importlib.util.find_spec(m) is None]
     if missing:
         raise SiteToolsMissingError(
-            f"construir el sitio necesita {', '.join(missing)}: instala sus herramientas con "
-            f"`{SITE_EXTRA_INSTALL}` (desde la carpeta del curso; `.[dev]` las incluye).")
+            f"construir el sitio necesita el extra «site» (falta {', '.join(missing)}): "
+            f"instálalo con `{SITE_EXTRA_INSTALL}` (en una copia clonada del curso, "
+            '`pip install -e ".[site]"`, o `.[dev]`, que lo incluye).')
 
 
 def build_site(out: Path | str | None = None, notebooks_dir: Path | str | None = None, *,
