@@ -159,6 +159,13 @@ def crawl(site, base_url, browser) -> dict[str, Visit]:
             except sync_api.TimeoutError:
                 pass
         visit.title = page.title()
+        height = page.evaluate("document.documentElement.scrollHeight")
+        for y in range(0, height + 900, 800):   # figures after the first load when scrolled to
+            page.evaluate(f"window.scrollTo(0, {y})")
+            page.wait_for_timeout(20)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)",
+                               timeout=20_000)
         visit.images = page.evaluate(
             "Array.from(document.images).map(i => [i.currentSrc || i.src, i.naturalWidth])")
         visit.links = page.evaluate("Array.from(document.querySelectorAll('a[href]'), a => a.href)")
@@ -267,6 +274,33 @@ def test_search_finds_convolucion_with_snippets_of_the_pages_text(browser, base_
         assert start in " ".join(article.split()), (href, start)
         checked += 1
     assert checked >= 3, found
+
+
+def _search(page, base_url, query: str) -> list[str]:
+    page.goto(base_url + "search.html?q=" + urllib.parse.quote(query))
+    page.wait_for_function("document.querySelector('#search-results p')", timeout=15_000)
+    page.wait_for_load_state("networkidle")
+    return [a.get_attribute("href") for a in page.locator("#search-results li a").all()]
+
+
+def test_english_terms_of_the_glossary_find_their_spanish_pages(browser, base_url, published):
+    found = _search(browser.page, base_url, "transfer learning")
+    assert any("07_transfer_learning" in h for h in found), found
+    found = _search(browser.page, base_url, "batch")
+    assert any(h.startswith("notebooks/") for h in found), found
+
+
+def test_a_search_result_opens_at_the_words_searched_for(browser, base_url):
+    """A result opens at its section (an anchor) or at the first word found, not at the top."""
+    page = browser.phone
+    assert _search(page, base_url, "sobreajuste")
+    page.locator("#search-results li a").first.click()
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(500)
+    seen = page.evaluate("""() => Array.from(document.querySelectorAll('article .highlighted'))
+        .some(e => { const r = e.getBoundingClientRect();
+                     return r.top >= 0 && r.bottom <= innerHeight; })""")
+    assert page.evaluate("window.scrollY") > 0 and (seen or page.url.count("#")), page.url
 
 
 # --- the whole course as one download ---------------------------------------------------------
@@ -568,7 +602,8 @@ def test_figures_keep_their_drawn_width_and_open_full_screen(browser, base_url, 
     assert dialog.locator("img").evaluate("i => i.getBoundingClientRect().width") > 390
     page.keyboard.press("Escape")
     dialog.wait_for(state="detached", timeout=5_000)
-    assert page.evaluate("window.scrollY") == before
+    assert abs(page.evaluate("window.scrollY") - before) < 100   # the same place (give or
+    assert 0 <= button.bounding_box()["y"] < PHONE["height"]    # take a late image above)
     assert page.evaluate("document.activeElement.className") == "course-figure__open"
 
 

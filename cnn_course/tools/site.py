@@ -110,6 +110,7 @@ def _write_sources(source: Path, notebooks: list[NotebookInfo], wheel: Path, *,
     downloads = source / "_extra" / DOWNLOADS
     (source / "notebooks").mkdir()
     downloads.mkdir(parents=True)
+    glossary = _glossary(config.project_root() / "README.md")
     for info in notebooks:
         nb = nbformat.read(info.path, as_version=4)
         offered = with_colab_install(copy.deepcopy(nb), repo_url) if repo_url else nb
@@ -120,11 +121,44 @@ def _write_sources(source: Path, notebooks: list[NotebookInfo], wheel: Path, *,
                 cell.outputs.sort(key=_note_first)
         colab = colab_url(repo_url, colab_branch, info.path.name) if repo_url else None
         nb.cells = _with_check_notes(nb.cells, info.path.name, colab)
+        words = _english_keywords(nb, info.path.stem, glossary)
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+            "```{eval-rst}\n.. meta::\n   :keywords: " + ", ".join(words) + "\n```"))
         nbformat.write(nb, source / "notebooks" / info.path.name)
     build_bundle(downloads / BUNDLE_NAME, [downloads / i.path.name for i in notebooks], wheel)
     (source / "index.md").write_text(
         landing_page(notebooks, SITE_TITLE, wheel=wheel.name, repo_url=repo_url,
                      colab_branch=colab_branch, instructor=instructor), encoding="utf-8")
+
+
+def _glossary(readme: Path) -> list[tuple[list[str], list[str]]]:
+    """The README's glossary (its table "| en el curso | en inglés ... |") as pairs of the
+    course's Spanish terms and the English words for them; empty without a README."""
+    if not readme.is_file():
+        return []
+    text = readme.read_text(encoding="utf-8")
+    start = text.find("| en el curso | en inglés")
+    pairs = []
+    for line in text[start:].splitlines()[2:] if start >= 0 else []:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 2:
+            break
+        spanish = re.sub(r"\([^)]*\)|«[^»]*»|:.*", "", cells[0].lower())
+        terms = [t.strip() for t in spanish.split(",") if t.strip()]
+        pairs.append((terms, re.findall(r"[a-z]{3,}", cells[1].lower())))
+    return pairs
+
+
+def _english_keywords(nb, stem: str, glossary: list) -> list[str]:
+    """Hidden search keywords of a notebook's page, so that English terms find it: the words
+    of its file name ("transfer", "learning") and the English words the glossary gives for the
+    course's terms its text uses ("relleno": "padding")."""
+    text = " ".join(c.source.lower() for c in nb.cells if c.cell_type == "markdown")
+    words = re.findall(r"[a-z]{3,}", stem.lower())
+    for spanish, english in glossary:
+        if any(re.search(rf"\b{re.escape(term)}\b", text) for term in spanish):
+            words += english
+    return list(dict.fromkeys(words))
 
 
 def _note_first(output) -> int:

@@ -46,10 +46,12 @@ document.addEventListener("DOMContentLoaded", () => {
     menu.addEventListener("click", () => setTimeout(expanded, 50));
   }
 
-  if (new URLSearchParams(location.search).has("highlight") && !location.hash) {
-    setTimeout(() => {
-      const hit = document.querySelector("article .highlighted");
-      if (hit) hit.scrollIntoView({ block: "center" });
-    }, 100);
-  }
+});
+
+// A page opened from the search results starts at the first of the words searched for
+// (sphinx_highlight.js marks them), not at its top.
+window.addEventListener("load", () => {
+  if (location.hash || !document.referrer.includes("search.html")) return;
+  const hit = document.querySelector("article .highlighted");
+  if (hit) hit.scrollIntoView({ block: "center" });
 });
