@@ -296,7 +296,7 @@ def test_a_search_result_opens_at_the_words_searched_for(browser, base_url):
     assert _search(page, base_url, "sobreajuste")
     page.locator("#search-results li a").first.click()
     page.wait_for_load_state("load")
-    page.wait_for_timeout(500)
+    page.wait_for_function("window.scrollY > 0", timeout=10_000)
     seen = page.evaluate("""() => Array.from(document.querySelectorAll('article .highlighted'))
         .some(e => { const r = e.getBoundingClientRect();
                      return r.top >= 0 && r.bottom <= innerHeight; })""")
