@@ -23,11 +23,20 @@ import torch.nn.functional as F
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 from torch import nn
 
 from . import ops
 from .config import format_number
-from .plots import MIN_FONT_PT, draw_box, draw_matrix, missed_pixels, text_scale
+from .plots import (
+    MIN_FONT_PT,
+    SMALLEST_TEXT_KEY,
+    draw_box,
+    draw_matrix,
+    missed_pixels,
+    smallest_text_points,
+    text_scale,
+)
 
 __all__ = ["Frame", "Animation", "conv_frames", "pool_frames", "receptive_field",
            "receptive_field_frames", "animate_convolution", "animate_pooling",
@@ -93,14 +102,19 @@ class Animation:
 
 def _encode_apng(images: list[Image.Image], durations: list[int], colors: int = 256) -> bytes:
     """An animated PNG of ``images`` (milliseconds per frame in ``durations``), quantised to
-    one shared palette; Pillow stores each frame as the rectangle that changed."""
+    one shared palette; Pillow stores each frame as the rectangle that changed. The smallest
+    text of all frames is recorded as the course's figures record it (SMALLEST_TEXT_KEY)."""
     sample = images[:: max(1, len(images) // 8)]
     montage = Image.fromarray(np.concatenate([np.asarray(im) for im in sample], axis=0))
     palette = montage.quantize(colors=colors, method=Image.Quantize.FASTOCTREE)
     frames = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
     buffer = io.BytesIO()
+    record = PngInfo()
+    sizes = [im.info[SMALLEST_TEXT_KEY] for im in images if SMALLEST_TEXT_KEY in im.info]
+    if sizes:
+        record.add_text(SMALLEST_TEXT_KEY, f"{min(sizes):.2f}")
     frames[0].save(buffer, format="PNG", save_all=True, append_images=frames[1:],
-                   duration=durations, loop=0, optimize=True)
+                   duration=durations, loop=0, optimize=True, pnginfo=record)
     return buffer.getvalue()
 
 
@@ -188,8 +202,13 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def _render(fig: Figure) -> Image.Image:
+    """The frame's pixels, with its smallest text in pixels in ``info`` (SMALLEST_TEXT_KEY)."""
     fig.canvas.draw()
-    return Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
+    image = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
+    points = smallest_text_points(fig)
+    if points is not None:
+        image.info[SMALLEST_TEXT_KEY] = points * DPI / 72
+    return image
 
 
 def _text(value: float) -> str:

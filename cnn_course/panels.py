@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 
 from . import ops
 from .config import format_number
-from .plots import draw_box, draw_matrix, text_scale
+from .plots import SMALLEST_TEXT_KEY, draw_box, draw_matrix, smallest_text_points, text_scale
 
 __all__ = ["ConvPanel", "PanelSettings", "PanelResult", "conv_panel", "compute", "draw",
            "live_frontend", "projector_mode", "make_kernel", "parse_kernel", "grace_hopper_gray",
@@ -203,7 +203,9 @@ def draw(result: PanelResult, settings: PanelSettings, dpi: int = 80) -> bytes:
         axes[1].set_xticks([])
         axes[1].set_yticks([])
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    points = smallest_text_points(fig)
+    fig.savefig(buffer, format="png", metadata={} if points is None else
+                {SMALLEST_TEXT_KEY: f"{points * dpi / 72:.2f}"})
     return buffer.getvalue()
 
 
@@ -315,8 +317,8 @@ def conv_panel(image: torch.Tensor | None = None, **settings) -> None:
         display(ConvPanel(image, first).box)
         return None
     result = compute(image, first)
+    print(STILL_NOTE)   # first: the note says what the picture is
     display(Image(draw(result, first, dpi=100), width=640))
-    print(STILL_NOTE)
     print(f"formas: {result.shapes}")
     print(f"tamaño de salida: {result.formula.replace('<br>', '; ')}")
     return None

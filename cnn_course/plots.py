@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import matplotlib.figure
 import matplotlib.pyplot as plt
+import matplotlib.text
 import numpy as np
 import torch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -18,7 +20,8 @@ from .training import History
 __all__ = ["show_images", "plot_history", "LivePlot", "confusion_matrix", "plot_confusion_matrix",
            "plot_kernels", "plot_feature_maps", "plot_matrices", "plot_conv_steps",
            "plot_accuracy_vs_labels", "draw_matrix", "cell_numbers", "draw_box",
-           "missed_pixels", "matrix_axes", "text_scale", "PADDING_TINT", "MISSED_STYLE"]
+           "missed_pixels", "matrix_axes", "text_scale", "smallest_text_points",
+           "SMALLEST_TEXT_KEY", "PADDING_TINT", "MISSED_STYLE"]
 
 # Sharp figures, text readable where they are shown, decided once for every notebook and file:
 # a figure is shown FIGURE_DPI CSS pixels per inch, so the widest one (MAX_WIDTH inches) fills
@@ -36,6 +39,27 @@ plt.rcParams.update({"figure.dpi": FIGURE_DPI, "savefig.dpi": SAVE_DPI, "font.si
                      "legend.fontsize": 10, "legend.title_fontsize": 10})
 
 
+# Each PNG the course draws records its smallest text, in the PNG's own pixels, in this text
+# chunk: the site reads it to check that every figure stays readable where it is shown.
+SMALLEST_TEXT_KEY = "cnn-course smallest text px"
+
+
+def smallest_text_points(fig) -> float | None:
+    """The font size, in points, of the smallest visible text of ``fig`` (None: no text)."""
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip()]
+    return min(sizes) if sizes else None
+
+
+def _retina_png(fig):
+    """The inline backend's 'retina' PNG of ``fig`` (twice the pixels, the width to show it at),
+    with its smallest text recorded (SMALLEST_TEXT_KEY)."""
+    from IPython.core.pylabtools import retina_figure
+    points = smallest_text_points(fig)
+    record = {} if points is None else {SMALLEST_TEXT_KEY: f"{points * 2 * fig.dpi / 72:.2f}"}
+    return retina_figure(fig, base64=True, metadata=record)
+
+
 def _sharp_inline() -> None:
     """In IPython (a notebook), show figures as 'retina' PNGs: twice the pixels, same size."""
     try:
@@ -43,8 +67,11 @@ def _sharp_inline() -> None:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
     except ImportError:
         return
-    if get_ipython() is not None:
+    shell = get_ipython()
+    if shell is not None:
         set_matplotlib_formats("retina")
+        shell.display_formatter.formatters["image/png"].for_type(matplotlib.figure.Figure,
+                                                                 _retina_png)
 
 
 _sharp_inline()

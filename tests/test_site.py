@@ -159,6 +159,13 @@ def crawl(site, base_url, browser) -> dict[str, Visit]:
             except sync_api.TimeoutError:
                 pass
         visit.title = page.title()
+        height = page.evaluate("document.documentElement.scrollHeight")
+        for y in range(0, height + 900, 800):   # figures after the first load when scrolled to
+            page.evaluate(f"window.scrollTo(0, {y})")
+            page.wait_for_timeout(20)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)",
+                               timeout=20_000)
         visit.images = page.evaluate(
             "Array.from(document.images).map(i => [i.currentSrc || i.src, i.naturalWidth])")
         visit.links = page.evaluate("Array.from(document.querySelectorAll('a[href]'), a => a.href)")
@@ -171,7 +178,7 @@ def crawl(site, base_url, browser) -> dict[str, Visit]:
 
 def test_every_notebook_and_the_landing_page_are_pages(site, published):
     assert len(published) >= 10
-    assert _pages(site) == sorted(["index.html", "search.html"] + [
+    assert _pages(site) == sorted(["404.html", "index.html", "search.html"] + [
         f"notebooks/{info.path.stem}.html" for info in published])   # and no other page
 
 
@@ -267,6 +274,33 @@ def test_search_finds_convolucion_with_snippets_of_the_pages_text(browser, base_
         assert start in " ".join(article.split()), (href, start)
         checked += 1
     assert checked >= 3, found
+
+
+def _search(page, base_url, query: str) -> list[str]:
+    page.goto(base_url + "search.html?q=" + urllib.parse.quote(query))
+    page.wait_for_function("document.querySelector('#search-results p')", timeout=15_000)
+    page.wait_for_load_state("networkidle")
+    return [a.get_attribute("href") for a in page.locator("#search-results li a").all()]
+
+
+def test_english_terms_of_the_glossary_find_their_spanish_pages(browser, base_url, published):
+    found = _search(browser.page, base_url, "transfer learning")
+    assert any("07_transfer_learning" in h for h in found), found
+    found = _search(browser.page, base_url, "batch")
+    assert any(h.startswith("notebooks/") for h in found), found
+
+
+def test_a_search_result_opens_at_the_words_searched_for(browser, base_url):
+    """A result opens at its section (an anchor) or at the first word found, not at the top."""
+    page = browser.phone
+    assert _search(page, base_url, "sobreajuste")
+    page.locator("#search-results li a").first.click()
+    page.wait_for_load_state("load")
+    page.wait_for_function("window.scrollY > 0", timeout=10_000)
+    seen = page.evaluate("""() => Array.from(document.querySelectorAll('article .highlighted'))
+        .some(e => { const r = e.getBoundingClientRect();
+                     return r.top >= 0 && r.bottom <= innerHeight; })""")
+    assert page.evaluate("window.scrollY") > 0 and (seen or page.url.count("#")), page.url
 
 
 # --- the whole course as one download ---------------------------------------------------------
@@ -436,7 +470,7 @@ def test_interface_is_in_spanish(browser, base_url, site):
 def test_no_index_page_and_no_empty_page(site, crawl, browser, base_url):
     assert not (site / "genindex.html").exists()
     for name in crawl:
-        if name == "search.html":
+        if name in ("search.html", "404.html"):
             continue
         browser.page.goto(base_url + name)
         text = browser.page.locator("article.bd-article").inner_text()
@@ -542,34 +576,143 @@ def test_no_raw_markdown_on_the_landing_page_and_menu(browser, base_url):
 # --- figures ------------------------------------------------------------------------------------
 
 
-def test_figures_keep_their_drawn_width_and_open_full_size(browser, base_url, published):
-    """At 1440 px, a figure is shown at the width it was drawn for (its width attribute, a 2x PNG
-    'retina' figure; else its pixel width) unless that is wider than the column, and each one
-    links to itself at full size."""
-    page = browser.page
-    page.goto(base_url + f"notebooks/{published[2].path.stem}.html")
+def test_figures_keep_their_drawn_width_and_open_full_screen(browser, base_url, published):
+    """A figure is shown at the width it was drawn for (its width attribute, a 2x PNG 'retina'
+    figure; else its pixel width), at 1440 px and on a phone, inside a box that scrolls
+    sideways when the screen is narrower; its button opens it full screen in a dialog that
+    closes back to the same place."""
+    for page in (browser.page, browser.phone):
+        page.goto(base_url + f"notebooks/{published[2].path.stem}.html")
+        page.wait_for_load_state("networkidle")
+        figures = page.evaluate("""() => Array.from(document.querySelectorAll('.cell_output img'),
+            i => [i.getAttribute('width'), i.naturalWidth, i.getBoundingClientRect().width,
+                  i.parentElement.className, i.parentElement.clientWidth])""")
+        assert figures
+        for width, natural, shown, box, room in figures:
+            intended = int(width) if width else natural
+            assert box == "course-figure" and abs(shown - intended) <= 1, (width, natural, shown)
+            assert room <= page.viewport_size["width"]
+    page = browser.phone
+    button = page.locator(".course-figure__open").nth(1)
+    button.scroll_into_view_if_needed()
+    before = page.evaluate("window.scrollY")
+    button.click()
+    dialog = page.locator("dialog.course-lightbox[open]")
+    dialog.wait_for(timeout=5_000)
+    assert dialog.locator("img").evaluate("i => i.getBoundingClientRect().width") > 390
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached", timeout=5_000)
+    assert abs(page.evaluate("window.scrollY") - before) < 100   # the same place (give or
+    assert 0 <= button.bounding_box()["y"] < PHONE["height"]    # take a late image above)
+    assert page.evaluate("document.activeElement.className") == "course-figure__open"
+
+
+def test_printed_sentences_wrap_and_tables_keep_their_columns(browser, base_url, site):
+    """On a phone, a printed output scrolls sideways only when it is laid out in columns."""
+    page, checked = browser.phone, 0
+    for name in _pages(site):
+        if not name.startswith("notebooks/"):
+            continue
+        page.goto(base_url + name)
+        wide = page.evaluate("""() => Array.from(document.querySelectorAll(
+            '.output.stream pre, .output.stderr pre, .output.traceback pre'),
+            p => [p.scrollWidth > p.clientWidth + 1,
+                  !!p.closest('.course-columns'), p.textContent.slice(0, 60)])""")
+        checked += len(wide)
+        assert not [w for w in wide if w[0] and not w[1]], (name, wide)
+    assert checked >= 50
+
+
+def test_panel_note_comes_before_its_picture(site):
+    from cnn_course import panels
+    pages = [p for p in (site / "notebooks").glob("*.html")
+             if panels.STILL_NOTE[:40] in p.read_text("utf-8")]
+    assert pages, "no page shows the panel's note: this test would prove nothing"
+    for page in pages:
+        text = page.read_text("utf-8")
+        note = text.index(panels.STILL_NOTE[:40])
+        cell = text.rfind('<div class="cell_output', 0, note)
+        assert "<img" not in text[cell:note], page.name
+
+
+def test_each_exercise_check_says_how_it_answers(site, published):
+    checks = 0
+    for info in published:
+        nb = nbformat.read(info.path, as_version=4)
+        expected = sum(c.cell_type == "code" and "comprueba(" in c.source and not c.outputs
+                       for c in nb.cells)
+        page = (site / "notebooks" / f"{info.path.stem}.html").read_text("utf-8")
+        assert page.count('class="course-check-note"') == expected, info.path.name
+        if expected:
+            assert f'href="../descargas/{info.path.name}"' in page
+            assert "colab.research.google.com" in page.split('course-check-note')[1][:600]
+        checks += expected
+    assert checks >= 20
+
+
+# --- the finish ---------------------------------------------------------------------------------
+
+
+def test_menu_button_says_whether_the_menu_is_open_and_buttons_fit_a_finger(browser, base_url,
+                                                                            published):
+    page = browser.phone
+    page.goto(base_url + f"notebooks/{published[1].path.stem}.html")
     page.wait_for_load_state("networkidle")
-    figures = page.evaluate("""() => Array.from(document.querySelectorAll('.cell_output img'),
-        i => { let box = i.parentElement;   // the block the figure sits in: the room it has
-               while (getComputedStyle(box).display.startsWith('inline')) box = box.parentElement;
-               const cs = getComputedStyle(box);
-               const room = box.clientWidth - parseFloat(cs.paddingLeft)
-                            - parseFloat(cs.paddingRight);
-               return [i.getAttribute('width'), i.naturalWidth, i.getBoundingClientRect().width,
-                       room, i.closest('a.course-zoom')?.getAttribute('href') ===
-                       i.getAttribute('src')]; })""")
-    assert figures
-    for width, natural, shown, room, zoom in figures:
-        assert room >= 860   # a figure drawn up to 860 CSS px wide is not shrunk at 1440 px
-        intended = int(width) if width else natural
-        assert shown >= min(intended, room) - 1 and zoom, (width, natural, shown, room, zoom)
-    # A 2x figure (width attribute: half its pixels) is shown at that width.
-    drawn = page.evaluate("""() => { const img = document.querySelector('.cell_output img');
-        const probe = img.cloneNode();
-        probe.setAttribute('width', Math.round(img.naturalWidth / 2));
-        img.parentElement.appendChild(probe);
-        return [probe.naturalWidth / 2, probe.getBoundingClientRect().width]; }""")
-    assert abs(drawn[0] - drawn[1]) <= 1, drawn
+    menu = page.locator(".primary-toggle").filter(visible=True)
+    assert menu.get_attribute("aria-expanded") == "false"
+    menu.focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Shift+Tab")
+    outline = menu.evaluate("b => getComputedStyle(b).outlineStyle + "
+                            "getComputedStyle(b).outlineWidth")
+    assert outline.startswith("solid") and not outline.endswith("0px"), outline
+    menu.click()
+    page.wait_for_function("document.querySelector('.primary-toggle')"
+                           ".getAttribute('aria-expanded') === 'true'", timeout=5_000)
+    page.keyboard.press("Escape")
+    page.wait_for_function("document.querySelector('.primary-toggle')"
+                           ".getAttribute('aria-expanded') === 'false'", timeout=5_000)
+    small = page.evaluate("""() => Array.from(document.querySelectorAll(
+        '.bd-header-article button, .bd-header-article a.btn'))
+        .filter(e => e.offsetParent !== null).map(e => e.getBoundingClientRect())
+        .filter(r => r.width < 44 || r.height < 44).map(r => [r.width, r.height])""")
+    assert not small
+
+
+def test_landing_page_on_a_phone_starts_early_and_has_no_dead_button(browser, base_url):
+    page = browser.phone
+    page.goto(base_url + "index.html")
+    page.wait_for_load_state("networkidle")
+    assert page.locator(".secondary-toggle").filter(visible=True).count() == 0
+    top = page.locator("#empezar, #como-empezar").first.evaluate(
+        "e => e.getBoundingClientRect().top + window.scrollY")
+    assert top < 2 * PHONE["height"], top
+
+
+def test_spanish_404_page_and_search_messages(site, browser, base_url):
+    text = (site / "404.html").read_text("utf-8")
+    assert 'lang="es"' in text and "Página no encontrada" in text
+    assert "github.io/cnn_course/" in text   # the repository's GitHub Pages site
+    translations = (site / "_static" / "translations.js").read_text("utf-8")
+    assert "ning\\u00fan documentos" not in translations and "usted all" not in translations
+    browser.page.goto(base_url + "search.html?q=zzzqqq")
+    browser.page.wait_for_function("document.querySelector('#search-results p')", timeout=15_000)
+    said = browser.page.locator("#search-results").inner_text()
+    assert "Ninguna página" in said, said
+    assert not list((site / "_static").glob("*.html"))   # no theme template published
+
+
+def test_print_keeps_the_title_and_wraps_code(browser, base_url, published):
+    page = browser.page
+    page.goto(base_url + f"notebooks/{published[7].path.stem}.html")
+    page.emulate_media(media="print")
+    try:
+        assert page.locator("article h1").first.is_visible()
+        wrap = page.evaluate("getComputedStyle(document.querySelector('.cell_input pre'))"
+                             ".whiteSpace")
+        assert wrap == "pre-wrap", wrap
+    finally:
+        page.emulate_media(media="screen")
 
 
 # --- the instructor's version and animated outputs, on a one-notebook course ------------------

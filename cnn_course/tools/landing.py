@@ -133,6 +133,12 @@ El .zip trae los cuadernos, la biblioteca del curso y un `LEEME.md` con estos mi
 ([Cómo empezar](#empezar)). Cada cuaderno se descarga también solo, desde el mapa o desde el
 botón de descarga de su página.
 {repo}
+(empezar)=
+## Cómo empezar
+
+Descarga <a href="{bundle}" download>el curso entero</a> y descomprímelo: crea la carpeta
+`curso-cnn`.
+{start}
 ## Mapa del curso
 
 Cada tarjeta dice el tiempo de lectura y trabajo del cuaderno, las transparencias que sigue y qué
@@ -143,12 +149,6 @@ rápido) tarda varios minutos.
 <ul class="course-map">{cards}</ul>
 ```
 
-(empezar)=
-## Cómo empezar
-
-Descarga <a href="{bundle}" download>el curso entero</a> y descomprímelo: crea la carpeta
-`curso-cnn`.
-{start}
 ```{{toctree}}
 :hidden:
 :maxdepth: 1
