@@ -32,6 +32,8 @@ AWAITING_CONTENT_PASS.update({   # and nothing points students to 06b
                                   "06b not pointed to)",
     "06a_ejercicio_enunciado.ipynb": "re-executed in the content pass (exercise statements; a "
                                      "cell saves the network)",
+    "06b_ejercicio_solucion.ipynb": "re-executed in the content pass (06a.2's shape and summary "
+                                    "shown; a long cell split)",
     "07_transfer_learning.ipynb": "re-executed in the content pass (exercise statements; prose: "
                                   "06b not pointed to)",
     "08_resnet.ipynb": "re-executed in the content pass (exercise statement; prose: 06b not "
