@@ -46,7 +46,9 @@ class Wrong(Exception):
 class Exercise:
     """One exercise of a notebook: its id ("03.1"), the variable the student assigns, its
     statement (also the handout's placeholder comment), hint, reference solution, and its
-    check as ``probe``/``judge``."""
+    check as ``probe``/``judge``. ``note`` is an optional paragraph the notebook shows below
+    the statement. This record is the one source of the exercise's text: the notebooks'
+    exercise cells are generated from it (``cnn_course.tools.exercise_cells``)."""
 
     id: str
     notebook: str
@@ -58,6 +60,15 @@ class Exercise:
     judge: Callable[[dict, int], None] = field(repr=False)
     code: bool = False
     points: float = 1.0
+    note: str = ""
+
+    @property
+    def kind(self) -> str:
+        """What the answer is, as the statement's heading says it: código, forma, número (an
+        assignment's tuple is a "respuesta")."""
+        if self.code:
+            return "código"
+        return {probe_shape: "forma", probe_number: "número"}.get(self.probe, "respuesta")
 
 
 REGISTRY: dict[str, Exercise] = {}
@@ -72,7 +83,8 @@ class Unreadable(Wrong):
 
 
 def exercise(id: str, statement: str, hint: str, solution: str, code: bool = False,
-             points: float = 1.0, probe: Callable[[Any, int], dict] | None = None) -> Callable:
+             points: float = 1.0, probe: Callable[[Any, int], dict] | None = None,
+             note: str = "") -> Callable:
     """Register exercise ``id`` ("03.1", "06a.2"); decorate one of:
     - a class with ``probe(answer, seed)`` and ``judge(evidence, seed)`` (plain functions in
       its body, no ``self``);
@@ -93,7 +105,7 @@ def exercise(id: str, statement: str, hint: str, solution: str, code: bool = Fal
                             "with probe=")
         REGISTRY[id] = Exercise(id, notebook, "respuesta_" + id.replace(".", "_"), statement,
                                 hint, solution.strip() + "\n", code=code, points=points,
-                                **halves)
+                                note=note, **halves)
         return decorated
     return register
 
