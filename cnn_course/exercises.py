@@ -86,8 +86,7 @@ def _exercise(id: str) -> Exercise:
 # exercise registers its own probe and judge (exercise_checks.common.exercise); what a probe
 # refuses on the spot (an error in the student's code, a forbidden call) is the evidence
 # {"wrong": message, ...details} ({"forbidden_called": ["F.max_pool2d"]}, {"error": {"type",
-# "inputs"}}), which can only fail. TRANSITIONAL: exercises still registered as one old
-# check(answer) run it whole in the probe ({"verdict": ...}); notebooks 05-08 convert them.
+# "inputs"}}), which can only fail.
 
 _MALFORMED = "✘ No se pudo leer lo que comprobó el núcleo: vuelve a ejecutar el cuaderno."
 
@@ -99,9 +98,6 @@ def probe(id: str, answer: Any, seed: int = 0) -> dict:
     if answer is None or answer is Ellipsis:
         return {"unsolved": True}
     try:
-        if exercise.check is not None:      # TRANSITIONAL: an old-style check, run whole
-            exercise.check(answer)
-            return {"verdict": "correcto"}
         evidence = exercise.probe(answer, seed)
     except Wrong as wrong:
         return {"wrong": str(wrong), **wrong.details}
@@ -124,10 +120,6 @@ def judge(id: str, evidence: dict, seed: int = 0) -> Result:
         if not isinstance(message, str):
             return Result(id, "incorrecto", _MALFORMED)
         return Result(id, "incorrecto", f"✘ {message[:1000]}")
-    if exercise.check is not None:          # TRANSITIONAL: the old check's verdict
-        if evidence.get("verdict") == "correcto":
-            return Result(id, "correcto", CORRECT)
-        return Result(id, "incorrecto", f"✘ {evidence.get('message', '')}")
     try:
         exercise.judge(evidence, seed)
     except Wrong as wrong:

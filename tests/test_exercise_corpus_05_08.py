@@ -8,11 +8,8 @@ draws the unseen inputs from the seed."""
 
 import copy
 import math
-import re
-from pathlib import Path
 
 import matplotlib.pyplot as plt
-import nbformat
 import numpy as np
 import pytest
 import torch
@@ -30,7 +27,6 @@ from cnn_course.exercises import (
     judge,
     probe,
 )
-from cnn_course.tools import handouts
 from tests.test_exercise_corpus_00_04 import ENGLISH, _tampered
 from tests.test_exercises import (  # noqa: F401 (trained: the fixture, a model trained here)
     _Dataset3d,
@@ -798,23 +794,3 @@ def test_statements_name_what_they_forbid():
                       ("08.2", transfer.FORBID_08_2)):
         for rule in rules:
             assert f"`{rule.name}`" in EXERCISES[id].statement, (id, rule.name)
-
-
-def test_notebooks_state_the_registered_statements():
-    """The statement lives twice: the registry and the notebook's exercise cell (06a: the
-    placeholder cell the handout tool writes from it)."""
-    folder = Path(__file__).resolve().parents[1] / "notebooks"
-    text = {}
-    for path in folder.glob("0[5-8]_*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            found = re.match(r"\*\*Ejercicio (\d\d\.\d)\*\*", cell.source)
-            if cell.cell_type == "markdown" and found:
-                text[found.group(1)] = " ".join(cell.source.split())
-    assert sorted(text) == sorted(id for id in IDS if not id.startswith("06a"))
-    for id, found in text.items():
-        assert EXERCISES[id].statement.lower() in found.lower(), id
-    cells = [c.source for c in nbformat.read(folder / "06a_ejercicio_enunciado.ipynb",
-                                             as_version=4).cells]
-    for id in (i for i in IDS if i.startswith("06a")):
-        assert handouts.placeholder(EXERCISES[id].solution).strip() in cells, id
-

@@ -28,7 +28,7 @@ import torch
 from .. import config
 
 __all__ = ["REGISTRY", "Exercise", "Unreadable", "Wrong", "as_integer", "as_number", "as_shape",
-           "exercise", "expect_number", "number_of", "own_code", "probe_number", "probe_shape",
+           "exercise", "expect_number", "number_of", "probe_number", "probe_shape",
            "read_number", "shape_of", "spanish"]
 
 
@@ -46,7 +46,9 @@ class Wrong(Exception):
 class Exercise:
     """One exercise of a notebook: its id ("03.1"), the variable the student assigns, its
     statement (also the handout's placeholder comment), hint, reference solution, and its
-    check as ``probe``/``judge`` (``check`` only for the TRANSITIONAL old-style checks)."""
+    check as ``probe``/``judge``. ``note`` is an optional paragraph the notebook shows below
+    the statement. This record is the one source of the exercise's text: the notebooks'
+    exercise cells are generated from it (``cnn_course.tools.exercise_cells``)."""
 
     id: str
     notebook: str
@@ -54,11 +56,19 @@ class Exercise:
     statement: str
     hint: str
     solution: str
-    probe: Callable[[Any, int], dict] | None = field(default=None, repr=False)
-    judge: Callable[[dict, int], None] | None = field(default=None, repr=False)
-    check: Callable[[Any], None] | None = field(default=None, repr=False)
+    probe: Callable[[Any, int], dict] = field(repr=False)
+    judge: Callable[[dict, int], None] = field(repr=False)
     code: bool = False
     points: float = 1.0
+    note: str = ""
+
+    @property
+    def kind(self) -> str:
+        """What the answer is, as the statement's heading says it: código, forma, número (an
+        assignment's tuple is a "respuesta")."""
+        if self.code:
+            return "código"
+        return {probe_shape: "forma", probe_number: "número"}.get(self.probe, "respuesta")
 
 
 REGISTRY: dict[str, Exercise] = {}
@@ -73,14 +83,13 @@ class Unreadable(Wrong):
 
 
 def exercise(id: str, statement: str, hint: str, solution: str, code: bool = False,
-             points: float = 1.0, probe: Callable[[Any, int], dict] | None = None) -> Callable:
+             points: float = 1.0, probe: Callable[[Any, int], dict] | None = None,
+             note: str = "") -> Callable:
     """Register exercise ``id`` ("03.1", "06a.2"); decorate one of:
     - a class with ``probe(answer, seed)`` and ``judge(evidence, seed)`` (plain functions in
       its body, no ``self``);
     - a ``judge(evidence, seed)`` function, with ``probe=`` a shared probe (``probe_number``,
-      ``probe_shape``);
-    - TRANSITIONAL: an old-style ``check(answer)`` that raises ``Wrong`` (without ``probe=``),
-      until notebooks 05-08 are converted.
+      ``probe_shape``).
     Returns what it decorates."""
     notebook = id.split(".")[0]
 
@@ -92,10 +101,11 @@ def exercise(id: str, statement: str, hint: str, solution: str, code: bool = Fal
         elif probe is not None:
             halves = {"probe": probe, "judge": decorated}
         else:
-            halves = {"check": decorated}
+            raise TypeError(f"exercise {id}: decorate a class with probe and judge, or a judge "
+                            "with probe=")
         REGISTRY[id] = Exercise(id, notebook, "respuesta_" + id.replace(".", "_"), statement,
                                 hint, solution.strip() + "\n", code=code, points=points,
-                                **halves)
+                                note=note, **halves)
         return decorated
     return register
 
@@ -191,23 +201,3 @@ def expect_number(answer: Any, right: float, mistakes: Iterable[tuple[float, str
             raise Wrong(message)
     raise Wrong(otherwise or f"{spanish(value)} no es la respuesta; repasa el razonamiento.")
 
-
-_LIBRARIES = ("cnn_course", "torch", "torchvision", "numpy", "scipy")
-
-
-def own_code(obj: Any, what: str) -> None:
-    """Refuse the library's own answer (``ops.output_size``, ``F.conv2d``, ``nn.MaxPool2d()``,
-    ``models.ResLayer``...): the exercise is to write ``what`` yourself."""
-    if obj is None or obj is Ellipsis:
-        return
-    module = getattr(obj, "__module__", None) if isinstance(obj, type) or callable(obj) else None
-    if not isinstance(obj, type) and not _is_plain_function(obj):
-        module = type(obj).__module__
-    name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
-    if module and module.split(".")[0] in _LIBRARIES:
-        raise Wrong(f"Esa es la versión de la biblioteca ({module}.{name}); el ejercicio es "
-                    f"escribir tu propia {what}.")
-
-
-def _is_plain_function(obj: Any) -> bool:
-    return callable(obj) and hasattr(obj, "__qualname__") and not isinstance(obj, torch.nn.Module)

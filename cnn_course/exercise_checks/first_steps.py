@@ -77,7 +77,9 @@ def _batches(seed: int) -> list[torch.Tensor]:
 def prepara(images):
     return images.reshape(len(images), -1).float() / 255
 
-respuesta_00_3 = prepara""", code=True)
+respuesta_00_3 = prepara""", code=True,
+          note="Por ejemplo, `respuesta_00_3(torch.zeros(5, 28, 28, dtype=torch.uint8)).shape` "
+               "debe ser `(5, 784)`.")
 class PrepareBatch:
     """00.3: run on bandejas of N = 5, 1 and 7 images; must give (N, 784) float32 in 0..1."""
 
@@ -194,7 +196,10 @@ def judge_01_2(evidence, seed) -> None:
           """
 respuesta_02_1 = [[-1, -1, -1],
                   [0, 0, 0],
-                  [1, 1, 1]]   # o el de bordes verticales traspuesto""", code=True)
+                  [1, 1, 1]]   # o el de bordes verticales traspuesto""", code=True,
+          note="Pruébalo también con la imagen del cuaderno: `convolve(small, "
+               "torch.tensor(respuesta_02_1, dtype=torch.float32))`. ¿Dónde sale positivo y "
+               "dónde negativo?")
 class HorizontalEdges:
     """02.1: the kernel, run by the judge on a flat patch and on a vertical and a horizontal
     edge of unseen brightness."""
@@ -273,7 +278,12 @@ def conv_rgb(image, weight, bias):
                 out[f, i, j] = (image[:, i:i + kh, j:j + kw] * weight[f]).sum() + bias[f]
     return out
 
-respuesta_02_3 = conv_rgb""", code=True)
+respuesta_02_3 = conv_rgb""", code=True,
+          note="Puedes partir de `convolve` (con bucles) o usar `Tensor.unfold`, que no está "
+               "prohibido. Compárala con `F.conv2d` fuera de la respuesta (el peso necesita su "
+               "bandeja: `F.conv2d(image[None], weight, bias)[0]`); el comprobador la prueba "
+               "con imágenes y filtros que no ves (no cuadrados) y no deja llamar a lo "
+               "prohibido, tampoco desde otra función.")
 class ConvRGB:
     """02.3: three unseen images and filter banks (non-square kernels, 1 to 3 channels), run
     with PyTorch's and the library's convolutions forbidden."""

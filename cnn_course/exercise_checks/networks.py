@@ -183,7 +183,9 @@ class DatasetAplanado(Dataset):
     def __getitem__(self, i):
         return self.images[i].reshape(-1), self.labels[i]
 
-respuesta_05_1 = DatasetAplanado""", code=True)
+respuesta_05_1 = DatasetAplanado""", code=True,
+          note="Como el `Flatten_Dataset` de las transparencias, pero recibiendo tensores: "
+               "`images` de forma (N, 1, 28, 28) y `labels` de forma (N,).")
 class check_05_1:
     probe = staticmethod(probe_05_1)
     judge = staticmethod(judge_05_1)
@@ -201,7 +203,9 @@ def evalua(model, loader, loss_fn):
             seen += len(y)
     return total / seen
 
-respuesta_05_2 = evalua""", code=True)
+respuesta_05_2 = evalua""", code=True,
+          note="La cifra debe ser la misma que con todo el conjunto en una sola bandeja, sea "
+               "cual sea el tamaño de bandeja.")
 class check_05_2:
     probe = staticmethod(probe_05_2)
     judge = staticmethod(judge_05_2)
@@ -347,7 +351,9 @@ def entrena_una_epoca(model, loader, loss_fn, optimizer):
         loss.backward()
         optimizer.step()
 
-respuesta_06_3 = entrena_una_epoca""", code=True)
+respuesta_06_3 = entrena_una_epoca""", code=True,
+          note="Sin evaluar: solo el entrenamiento de una época. El comprobador la ejecuta con "
+               "una red y unas bandejas que no ves y compara los pesos finales.")
 class check_06_3:
     probe = staticmethod(probe_06_3)
     judge = staticmethod(judge_06_3)

@@ -113,7 +113,9 @@ _SIZE_MISTAKES = (
 def tamano_salida(n, k, s=1, p=0):
     return (n + 2 * p - k) // s + 1
 
-respuesta_03_4 = tamano_salida""", code=True)
+respuesta_03_4 = tamano_salida""", code=True,
+          note="Compárala con la tabla del cuaderno; el comprobador la prueba con casos que no "
+               "ves.")
 class OutputSize:
     """03.4: called on the notebook's cases, with its defaults, and on unseen ones; every result
     must be an integer; ``ops.output_size`` is forbidden."""
@@ -183,7 +185,10 @@ def max_pool(x):
     x = x[:, :, :h // 2 * 2, :w // 2 * 2]
     return x.reshape(n, c, h // 2, 2, w // 2, 2).amax(dim=(3, 5))
 
-respuesta_04_2 = max_pool""", code=True)
+respuesta_04_2 = max_pool""", code=True,
+          note="Con `reshape` y `amax`, o con bucles; puede devolver un tensor o un array de "
+               "NumPy, en float32 o float64. El comprobador la prueba con alto y ancho impares "
+               "y no deja llamar a lo prohibido, tampoco desde otra función o una subclase.")
 class MaxPool:
     """04.2: three unseen float32 tensors, two with odd sides; the result may be a tensor or an
     array, float32 or float64; PyTorch's and the library's pooling are forbidden."""

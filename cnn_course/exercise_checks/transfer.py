@@ -174,7 +174,8 @@ def judge_07_3(evidence: dict, seed: int = 0) -> None:
           "BCELoss compara probabilidades entre 0 y 1: la última capa necesita una sigmoide.",
           """
 respuesta_07_3 = nn.Sequential(nn.Linear(1280, 128), nn.ReLU(), nn.Linear(128, 1),
-                               nn.Sigmoid())""", code=True)
+                               nn.Sigmoid())""", code=True,
+          note="Con `nn.Sequential` basta.")
 class check_07_3:
     probe = staticmethod(probe_07_3)
     judge = staticmethod(judge_07_3)
@@ -241,7 +242,9 @@ def congela(model):
         p.requires_grad = True
     return model
 
-respuesta_07_4 = congela""", code=True)
+respuesta_07_4 = congela""", code=True,
+          note="Pruébala con `model` y cuenta los pesos entrenables con "
+               "`models.count_parameters(model, trainable_only=True)`.")
 class check_07_4:
     probe = staticmethod(probe_07_4)
     judge = staticmethod(judge_07_4)
@@ -372,7 +375,8 @@ class ResLayer(nn.Module):
     def forward(self, x):
         return torch.relu(self.conv(x)) + self.shortcut(x)
 
-respuesta_08_2 = ResLayer""", code=True)
+respuesta_08_2 = ResLayer""", code=True,
+          note="El comprobador la prueba con `ni != no`, con un núcleo 5×5 y con avance 2.")
 class check_08_2:
     probe = staticmethod(probe_08_2)
     judge = staticmethod(judge_08_2)

@@ -1,2 +1,3 @@
 """What a student never needs: the ``cnn-course`` command (``cli``), stored outputs
-(``execute``), and the course's site and handouts (``publish``)."""
+(``execute``), the course's site and handouts (``publish``), and, for maintainers, the
+notebooks' exercise cells generated from the exercise records (``exercise_cells``)."""
