@@ -244,7 +244,8 @@ class ResLayer(nn.Module):
     Notebook 08.
 
     The padding is ``kernel_size // 2``, which keeps the size for every odd kernel (the slides'
-    ``kernel_size - 2`` does only for 3x3; even kernels are refused). When ``ni != no`` or
+    ``kernel_size - 2`` does only for 3x3; even kernels are refused: no symmetric padding
+    keeps their size, and ``padding="same"`` would pad one side more). When ``ni != no`` or
     ``stride > 1`` the shortcut is a 1x1 convolution with that stride (a *projection*, as
     torchvision's ResNet ``downsample``), else the identity.
     """
@@ -252,8 +253,9 @@ class ResLayer(nn.Module):
     def __init__(self, ni: int, no: int, kernel_size: int, stride: int = 1):
         super().__init__()
         if kernel_size % 2 == 0:
-            raise ValueError(f"ResLayer: kernel_size={kernel_size} es par, y ningún relleno "
-                             "mantiene el tamaño con un núcleo par; usa uno impar (3, 5, 7).")
+            raise ValueError(f"ResLayer: kernel_size={kernel_size} es par, y con un núcleo par "
+                             "ningún relleno simétrico (el mismo a cada lado) mantiene el "
+                             "tamaño; usa uno impar (3, 5, 7).")
         self.conv = nn.Sequential(
             nn.Conv2d(ni, no, kernel_size, stride, padding=kernel_size // 2),
             nn.ReLU())

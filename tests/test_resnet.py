@@ -39,8 +39,13 @@ def test_res_layer_with_stride_2_halves_the_size(kernel_size):
 
 @pytest.mark.parametrize("kernel_size", [2, 4])
 def test_res_layer_even_kernel_says_to_use_an_odd_one(kernel_size):
-    with pytest.raises(ValueError, match="impar"):
+    # torch's padding="same" keeps an even kernel's size by padding one side more: only a
+    # symmetric padding is impossible, and the message must say so and not claim more
+    same = nn.Conv2d(1, 1, kernel_size, padding="same")
+    assert same(torch.zeros(1, 1, 28, 28)).shape == (1, 1, 28, 28)
+    with pytest.raises(ValueError, match="impar") as error:
         ResLayer(8, 8, kernel_size)
+    assert "ningún relleno simétrico" in str(error.value)
 
 
 def test_fashion_resnet_shapes_and_parameters():

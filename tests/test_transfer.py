@@ -4,6 +4,8 @@ test_images; EfficientNet-Lite0 itself: test_efficientnet). The VGG16 tests run 
 images (each ~15 GFLOP on CPU)."""
 
 import functools
+import inspect
+import re
 import sys
 import threading
 import zipfile
@@ -11,6 +13,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
+import nbformat
 import numpy as np
 import pytest
 import torch
@@ -251,6 +254,20 @@ def test_extract_features_batches_in_inference_mode():
     net.train()
     training.predict(net, TensorBatches(x, y, 3), progress=False)
     assert net.training  # the mode is restored
+
+
+def test_notebook_07_head_recipe_is_accuracy_vs_labels_default():
+    # notebook 07 trains its head (section 8) and compares label counts (section 9) with one
+    # recipe: its train_head's batch size and Adam rate must be accuracy_vs_labels' defaults
+    path = Path(__file__).parents[1] / "notebooks" / "07_transfer_learning.ipynb"
+    cells = [cell.source for cell in nbformat.read(path, as_version=4).cells
+             if cell.cell_type == "code" and "def train_head(" in cell.source]
+    assert len(cells) == 1, "notebook 07 should define train_head once"
+    batch = int(re.search(r"TensorBatches\(\*train, batch_size=(\d+), shuffle=True", cells[0])[1])
+    lr = float(re.search(r"torch\.optim\.Adam\(head\.parameters\(\), lr=([0-9.e-]+)\)",
+                         cells[0])[1])
+    defaults = inspect.signature(training.accuracy_vs_labels).parameters
+    assert (batch, lr) == (defaults["batch_size"].default, defaults["lr"].default) == (32, 1e-3)
 
 
 def test_cached_features_give_the_full_models_predictions(random_vgg, tmp_path):
