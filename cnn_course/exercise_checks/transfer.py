@@ -170,7 +170,7 @@ def judge_07_3(evidence: dict, seed: int = 0) -> None:
 
 @exercise("07.3", "una cabeza (un nn.Module) para las características en caché: 1.280 "
           "entradas (512 si son de la VGG16), 128 ocultas con ReLU y 1 salida, la probabilidad "
-          "de la segunda clase (perro; sin red, camisa)",
+          "de la segunda clase (perro; sin conexión, camisa)",
           "BCELoss compara probabilidades entre 0 y 1: la última capa necesita una sigmoide.",
           """
 respuesta_07_3 = nn.Sequential(nn.Linear(1280, 128), nn.ReLU(), nn.Linear(128, 1),
