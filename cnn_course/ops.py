@@ -38,10 +38,11 @@ def _padding(padding: Pair | str, kernel: tuple[int, int]) -> tuple[int, int]:
         if padding == "same":
             if kernel[0] % 2 == 0 or kernel[1] % 2 == 0:
                 raise ValueError(
-                    f"padding='same' necesita un núcleo impar (3×3, 5×5, 7×7, ...), no {kernel[0]}×"
-                    f"{kernel[1]}: un núcleo par no tiene píxel central, así que el borde no se "
-                    "puede repartir por igual a los dos lados. Usa un núcleo impar o da el relleno "
-                    "como número.")
+                    "padding='same' en cnn_course.ops pone el mismo relleno a los dos lados y "
+                    f"necesita un núcleo impar (3×3, 5×5, 7×7, ...), no {kernel[0]}×{kernel[1]}: "
+                    "con un núcleo par ningún relleno simétrico conserva el tamaño (PyTorch pone "
+                    "un píxel más abajo y a la derecha). Usa un núcleo impar o da el relleno como "
+                    "número.")
             return kernel[0] // 2, kernel[1] // 2
         if padding == "valid":
             return 0, 0

@@ -38,8 +38,9 @@ KERNELS = ("bordes", "desenfoque", "enfoque", "a mano")
 PADDING_MODES = {"ceros": "constant", "reflejo": "reflect", "repetición": "replicate",
                  "circular": "circular"}
 POOLINGS = ("ninguno", "máximo", "media")
-STILL_NOTE = ("Panel interactivo: en Jupyter (JupyterLab o Notebook) se mueve con sus "
-              "controles. Aquí, una imagen fija de su estado inicial.")
+STILL_NOTE = ("Panel interactivo: en Jupyter (JupyterLab o Notebook) muestra controles y vuelve "
+              "a calcular y dibujar la salida cada vez que cambias uno. Aquí no hay controles: "
+              "una imagen fija de su estado inicial.")
 _TRUE = {"1", "true", "yes", "on", "si", "sí"}
 _FALSE = {"0", "false", "no", "off"}
 
