@@ -92,10 +92,6 @@ def _full(case: tuple[int, ...]) -> tuple[int, ...]:
     return (*case, *(1, 0)[len(case) - 2:])
 
 
-def _size(n: int, k: int, s: int, p: int) -> int:
-    return (n + 2 * p - k) // s + 1
-
-
 _SIZE_MISTAKES = (
     (lambda n, k, s, p: (n + 2 * p - k) // s, "te falta el +1"),
     (lambda n, k, s, p: (n + p - k) // s + 1, "has sumado el relleno de un solo lado; se "
@@ -136,7 +132,8 @@ class OutputSize:
         if len(values) != len(cases) or not all(
                 isinstance(v, int) and not isinstance(v, bool) for v in values):
             raise Unreadable("«values»")
-        wrong = [(case, v) for case, v in zip(cases, values, strict=True) if v != _size(*case)]
+        wrong = [(case, v) for case, v in zip(cases, values, strict=True)
+                 if v != ops.output_size(*case)]
         if not wrong:
             return
         for formula, why in _SIZE_MISTAKES:
@@ -145,7 +142,7 @@ class OutputSize:
                 raise Wrong(f"Para n={n}, k={k}, s={s}, p={p} da {value}: {why}.")
         (n, k, s, p), value = wrong[0]
         raise Wrong(f"Para n={n}, k={k}, s={s}, p={p} da {value}, y el tamaño de salida es "
-                    f"{_size(n, k, s, p)}.")
+                    f"{ops.output_size(n, k, s, p)}.")
 
 
 @exercise("04.1", "el tamaño de salida de un max pooling 3×3 con avance 3 sobre un mapa de 28×28",
