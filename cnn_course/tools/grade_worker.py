@@ -25,27 +25,34 @@ _PROBE_TIMEOUT = 15  # seconds an interrupted kernel has to answer again
 _MAX_ELEMENTS = 1_000_000  # numbers exported per array, and in all, for the instructor's checks
 _MAX_TEXT = 100_000
 
-# One probe, run in the student's kernel after their cells: a fresh copy of the cnn_course
-# package under a private name (a redefined `comprueba` or a patched module changes nothing),
-# the student's namespace read from the cell's own frame. What it writes is evidence about this
-# notebook's own answers only; the verdict is computed outside the sandbox.
+# One probe, run in the student's kernel after their cells. Each loads a fresh copy of the
+# cnn_course package under a name drawn when the cell runs (a module planted in sys.modules, a
+# redefined `comprueba` or a patched cnn_course change nothing), with fresh copies of the
+# standard modules the checks compare with (a patched `math.isclose` changes nothing), reads the
+# student's namespace from the cell's own frame and writes the evidence. The evidence is about
+# this notebook's own answers only, and the verdict is computed outside the sandbox.
 _PROBE_CELL = '''\
 def _probe_{tag}():
-    import importlib, importlib.util, sys
-    name = "_cnn_course_grader_{tag}"
-    if name not in sys.modules:
+    import importlib.util, os, sys
+    name = "_cnn_course_grader_" + os.urandom(8).hex()
+    saved = {{m: sys.modules.get(m) for m in {fresh!r}}}
+    try:
+        for module in saved:
+            spec = importlib.util.find_spec(module)
+            sys.modules[module] = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(sys.modules[module])
         spec = importlib.util.spec_from_file_location(
             name, {init!r}, submodule_search_locations=[{package!r}])
         sys.modules[name] = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(sys.modules[name])
+        exercises = importlib.import_module(name + ".exercises")
+        worker = importlib.import_module(name + ".tools.grade_worker")
+    finally:
+        sys.modules.update({{m: v for m, v in saved.items() if v is not None}})
     namespace = sys._getframe(1).f_globals
     target = {target!r}
-    if not target:
-        return
-    exercises = importlib.import_module(name + ".exercises")
     try:
         if target == "*":
-            worker = importlib.import_module(name + ".tools.grade_worker")
             evidence = worker.plain_globals(namespace)
         else:
             evidence = exercises.probe_namespace(target, namespace, {seed!r})
@@ -54,9 +61,12 @@ def _probe_{tag}():
         text = exercises.evidence_to_json({{"probe_error": type(err).__name__}})
     with open({path!r}, "w", encoding="utf-8") as out:
         out.write(text)
+    for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[module]
 _probe_{tag}()
 del _probe_{tag}
 '''
+_FRESH = ("math", "cmath", "operator", "functools")  # what the checks compare with
 
 
 def evidence_file(target: str) -> str:
@@ -66,10 +76,9 @@ def evidence_file(target: str) -> str:
 
 
 def probe_cell(tag: str, target: str, out: str, package: str, seed: int) -> str:
-    """The source of the grader's cell that writes the evidence for ``target`` into ``out``
-    (``""``: only load the fresh package)."""
+    """The source of the grader's cell that writes the evidence for ``target`` into ``out``."""
     return _PROBE_CELL.format(tag=tag, init=str(Path(package) / "__init__.py"), package=package,
-                              target=target, seed=seed,
+                              target=target, seed=seed, fresh=_FRESH,
                               path=str(Path(out) / evidence_file(target or "-")))
 
 
@@ -205,9 +214,7 @@ def run_worker(spec_file: str | Path) -> dict:
               "check_timeouts": [], "cut": []}
     with client.setup_kernel():
         _run_cells(client, nb, time.monotonic() + spec["timeout"], report)
-        # the fresh package first, in a cell of its own: its imports count against no probe
-        targets = ["", *spec["targets"]]
-        for target in [] if report["dead"] or report["stuck"] else targets:
+        for target in [] if report["dead"] or report["stuck"] else spec["targets"]:
             cell = nbformat.v4.new_code_cell(probe_cell(spec["tag"], target, spec["out"],
                                                         spec["package"], spec["seed"]))
             nb.cells.append(cell)
@@ -215,9 +222,9 @@ def run_worker(spec_file: str | Path) -> dict:
             try:
                 client.execute_cell(cell, len(nb.cells) - 1)
             except DeadKernelError:
-                report["dead"] = f"la comprobación de {target}" if target else "la comprobación"
+                report["dead"] = f"la comprobación de {target}"
                 break
-            if time.monotonic() - start >= spec["check_timeout"] and target:
+            if time.monotonic() - start >= spec["check_timeout"]:
                 report["check_timeouts"].append(target)
                 if _stuck(client, nb):
                     report["stuck"] = True
