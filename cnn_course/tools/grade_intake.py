@@ -14,7 +14,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-__all__ = ["ZIP_MAX_BYTES", "ZIP_MAX_ENTRIES", "Submission", "gather", "student_name"]
+__all__ = ["HELPERS", "ZIP_MAX_BYTES", "ZIP_MAX_ENTRIES", "Submission", "gather", "student_name"]
 
 ZIP_MAX_BYTES = 200 << 20   # what a student's zip may hold once unpacked
 ZIP_MAX_ENTRIES = 2000

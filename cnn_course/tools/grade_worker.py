@@ -149,7 +149,7 @@ class _CappedClient(NotebookClient):
             self.exited = cell_index
 
 
-def cell_label(nb: nbformat.NotebookNode, index: int) -> str:
+def _cell_label(nb: nbformat.NotebookNode, index: int) -> str:
     """"celda N («first line»)": N counts every cell, as Jupyter shows them from the top."""
     first = next((line.strip() for line in nb.cells[index].source.splitlines() if line.strip()),
                  "")
@@ -174,26 +174,26 @@ def _run_cells(client: _CappedClient, nb, deadline: float, report: dict) -> None
             continue
         start, client.timeout = time.monotonic(), math.ceil(deadline - time.monotonic())
         if client.timeout <= 0:
-            report["timeout"] = cell_label(nb, index)
+            report["timeout"] = _cell_label(nb, index)
             return
         try:
             client.execute_cell(cell, index)
         except DeadKernelError:
             where = index if client.exited is None else client.exited
-            report["dead"] = "la " + cell_label(nb, where)
+            report["dead"] = "la " + _cell_label(nb, where)
             report["exit"] = client.exited is not None
             return
         if client.exited is not None:  # exit(): the kernel goes away after this cell
-            report["dead"], report["exit"] = "la " + cell_label(nb, index), True
+            report["dead"], report["exit"] = "la " + _cell_label(nb, index), True
             return
         if time.monotonic() - start >= client.timeout:  # interrupted by the time limit
-            report["timeout"] = cell_label(nb, index)
+            report["timeout"] = _cell_label(nb, index)
             report["stuck"] = _stuck(client, nb)
             return
         error = next((o for o in cell.outputs if o.output_type == "error"), None)
         if error is not None:
             report["errors"].append({"source": cell.source, "text": (
-                f"la {cell_label(nb, index)} lanzó {error.ename}: {error.evalue}"[:300])})
+                f"la {_cell_label(nb, index)} lanzó {error.ename}: {error.evalue}"[:300])})
 
 
 def run_worker(spec_file: str | Path) -> dict:
@@ -229,7 +229,7 @@ def run_worker(spec_file: str | Path) -> dict:
                 if _stuck(client, nb):
                     report["stuck"] = True
                     break
-    report["cut"] = [cell_label(nb, i) for i in sorted(client.cut)]
+    report["cut"] = [_cell_label(nb, i) for i in sorted(client.cut)]
     Path(spec["out"], REPORT).write_text(json.dumps(report, ensure_ascii=False))
     return report
 

@@ -30,8 +30,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BOX", "INSTALL_HINT", "MAX_PROCESSES", "Outcome", "bwrap_command", "default_memory",
-           "find_bwrap", "kill_tree", "run_limited", "sandbox_env"]
+__all__ = ["BOX", "INSTALL_HINT", "MAX_PROCESSES", "PACKAGE_ROOT", "Outcome", "bwrap_command",
+           "default_memory", "find_bwrap", "kill_all", "kill_tree", "run_limited", "sandbox_env"]
 
 BOX = "/calificacion"   # where the private folder appears inside the sandbox
 PACKAGE_ROOT = "/curso"  # the package's parent inside (PYTHONPATH)
