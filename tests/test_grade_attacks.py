@@ -30,10 +30,11 @@ def _digest(folder: Path) -> dict[str, str]:
             for f in sorted(folder.rglob("*")) if f.is_file()}
 
 
-def _marked() -> list[psutil.Process]:
+def _marked(marker: str = attack_class.MARKER) -> list[psutil.Process]:
+    """The processes whose command line holds ``marker``."""
     found = []
     for process in psutil.process_iter(["cmdline"]):
-        if attack_class.MARKER in " ".join(process.info["cmdline"] or []):
+        if marker in " ".join(process.info["cmdline"] or []):
             found.append(process)
     return found
 
@@ -151,3 +152,34 @@ def test_without_bubblewrap_the_command_refuses_unless_told(tmp_path, monkeypatc
     with pytest.raises(GradingError, match="--sin-aislamiento"):
         grade_class([notebook], tmp_path / "notas")
     assert not (tmp_path / "notas").exists()
+
+
+def test_sigterm_keeps_what_finished_and_leaves_nothing_behind(tmp_path):
+    """A grader stopped by SIGTERM (as a student's cell once did) writes the finished grades,
+    kills the sandboxes and removes its temporary files."""
+    import signal
+    import subprocess
+    import time
+
+    class_folder, tmp = tmp_path / "entregas", tmp_path / "tmp"
+    tmp.mkdir()
+    quick = attack_class.notebook(class_folder / "rapida.ipynb", attack_class.SOLVED)
+    slow = attack_class.notebook(class_folder / "lenta.ipynb", ["import time\ntime.sleep(600)"])
+    env = {**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(Path(__file__).parents[1]),
+           "PYTHONUNBUFFERED": "1"}
+    grader = subprocess.Popen([sys.executable, "-m", "cnn_course.tools.cli", "grade", str(quick),
+                               str(slow), "--out", str(tmp_path / "notas"), "--jobs", "2",
+                               "--timeout", "300"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    for line in grader.stdout:   # progress: the quick one has finished
+        if "rapida" in line:
+            break
+    time.sleep(1)
+    grader.send_signal(signal.SIGTERM)
+    _, err = grader.communicate(timeout=60)
+    assert grader.returncode == 130 and "interrumpida" in err
+    grades = {(r["submission"], r["exercise"]): r for r in read_csv(tmp_path / "notas" /
+                                                                     "grades.csv")}
+    assert all(grades["rapida", id]["passed"] == "1" for id in attack_class.IDS)
+    assert "se interrumpió" in grades["lenta", "03.1"]["reason"]
+    assert list(tmp.iterdir()) == [] and _marked(str(tmp)) == []
