@@ -353,7 +353,7 @@ def _instructor(check: InstructorCheck, variables: dict | None) -> tuple[bool, s
         message = check.function(dict(variables))
     except Exception as err:  # the instructor's own code: said as it is
         return False, f"la comprobación del profesor falló ({type(err).__name__}: {err})"
-    return (True, course_exercises.CORRECT) if message is None else (False, str(message))
+    return (True, "✔ Correcto") if message is None else (False, str(message))
 
 
 def _capital(text: str) -> str:
