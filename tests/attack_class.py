@@ -55,7 +55,7 @@ espia_ajenos = [os.path.normpath(p) for pattern in ["/calificacion/../*", "/tmp/
                                                     os.path.dirname({classmate!r}) + "/**",
                                                     os.path.dirname({out!r}) + "/**"]
                 for p in glob.glob(pattern, recursive=True)
-                if not p.startswith(("/calificacion/", "/proc/"))]
+                if os.path.lexists(p) and not p.startswith(("/calificacion/", "/proc/"))]
 for path in espia_ajenos:   # another job's results: mark them wrong
     try:
         open(path, "a").write("incorrecto")
@@ -90,6 +90,7 @@ if os.fork() == 0:   # a grandchild in a session of its own, outliving its kerne
     if os.fork() == 0:
         os.execv(sys.executable, [sys.executable, "-c", later, {marker!r}])
     os._exit(0)
+espia_salida_vista = os.path.exists({out!r})   # the grader's --out folder
 try:
     os.makedirs({out!r}, exist_ok=True)
     open({out!r} + "/dejado.txt", "w").write("x")

@@ -99,8 +99,8 @@ def test_a_kernel_sees_only_its_own_sandbox(attacked):
     spy = attacked["seen"]["espia"]
     assert spy["espia_cmdlines"]["/proc/1"].split()[0].endswith("bwrap")
     assert not any(str(attacked["root"]) in line for line in spy["espia_cmdlines"].values())
-    assert not any("job-" in p or p.endswith((".ipynb", ".jsonl", ".json"))
-                   for p in spy["espia_ajenos"]), spy["espia_ajenos"]
+    assert not any("job-" in p or "evidencia-" in p or str(attacked["root"]) in p
+                   or p.endswith((".ipynb", ".jsonl")) for p in spy["espia_ajenos"]), spy
     assert spy.get("espia_copia") == "FileNotFoundError"   # a classmate's notebook
 
 
@@ -110,7 +110,7 @@ def test_no_capability_no_write_no_signal_out_of_the_sandbox(attacked):
     assert broke["espia_mount"] != 0 and broke["espia_mount_syscall"][0] == -1
     assert broke["espia_escrito"] == []
     persist = attacked["seen"]["persistente"]
-    assert persist["espia_salida"] in ("FileNotFoundError", "PermissionError", "OSError")
+    assert persist["espia_salida_vista"] is False   # what it wrote there stayed in its sandbox
     assert persist["espia_arranque"][0].startswith("/calificacion/home")  # its own, empty HOME
 
 
