@@ -123,8 +123,9 @@ get_ipython().events.register("pre_run_cell", plant)
 '''
 
 BREAK = '''\
-import ctypes, os, signal, subprocess
+import ctypes, os, resource, signal, subprocess
 espia_quien = "destructiva"
+espia_rlimit_as = resource.getrlimit(resource.RLIMIT_AS)[0]
 espia_pid1 = open("/proc/1/cmdline", "rb").read().split(b"\\0")[0].decode()
 espia_mount = subprocess.run(["mount", "-o", "remount,rw", "/"], capture_output=True).returncode
 libc = ctypes.CDLL(None, use_errno=True)

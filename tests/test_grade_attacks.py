@@ -109,6 +109,7 @@ def test_no_capability_no_write_no_signal_out_of_the_sandbox(attacked):
     assert broke["espia_pid1"].endswith("bwrap")
     assert broke["espia_mount"] != 0 and broke["espia_mount_syscall"][0] == -1
     assert broke["espia_escrito"] == []
+    assert broke["espia_rlimit_as"] == attack_class.MEMORY + sandbox.VIRTUAL_SLACK
     persist = attacked["seen"]["persistente"]
     assert persist["espia_salida_vista"] is False   # what it wrote there stayed in its sandbox
     assert persist["espia_arranque"][0].startswith("/calificacion/home")  # its own, empty HOME

@@ -276,8 +276,12 @@ def _report(out: Path) -> dict | None:
     if not isinstance(report, dict) or any(not isinstance(report.get(k), t)
                                            for k, t in keys.items()):
         return None
-    report["errors"] = [e for e in report["errors"] if isinstance(e, dict)
-                        and isinstance(e.get("text"), str) and isinstance(e.get("source"), str)]
+    report["errors"] = [{"text": e["text"][:300], "source": e["source"]} for e in report["errors"]
+                        if isinstance(e, dict) and isinstance(e.get("text"), str)
+                        and isinstance(e.get("source"), str)][:50]
+    for key in ("timeout", "dead"):   # what a kernel may have written there: short text only
+        report[key] = str(report.get(key))[:120] if report.get(key) else None
+    report["cut"] = [str(cell)[:120] for cell in report["cut"][:50]]
     return report
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
+import select
 import shutil
 import signal
 import site
@@ -139,10 +139,18 @@ class Outcome:
     peak: int = 0   # the most resident memory its process tree held, in bytes
 
 
-def _limits(memory: int) -> None:  # runs in the child, before bwrap
-    resource.setrlimit(resource.RLIMIT_AS, (memory + VIRTUAL_SLACK,) * 2)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE,) * 2)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+# rlimits set by a tiny interpreter that then becomes the command (preexec_fn is not safe in a
+# grader that runs sandboxes from several threads)
+_WITH_LIMITS = ("import os, resource, sys\n"
+                "names = ('RLIMIT_AS', 'RLIMIT_FSIZE', 'RLIMIT_CORE')\n"
+                "for name, value in zip(names, sys.argv[1:4]):\n"
+                "    resource.setrlimit(getattr(resource, name), (int(value), int(value)))\n"
+                "os.execvp(sys.argv[4], sys.argv[4:])")
+
+
+def _limited(argv: list[str], memory: int) -> list[str]:
+    return [sys.executable, "-I", "-S", "-c", _WITH_LIMITS, str(memory + VIRTUAL_SLACK),
+            str(MAX_FILE), "0", *argv]
 
 
 def _tree(pid: int) -> list:
@@ -199,9 +207,9 @@ def run_limited(argv: list[str], *, memory: int, seconds: float, env: dict[str, 
                 cwd: Path, log_limit: int = 1 << 20) -> Outcome:
     """Run ``argv`` (a sandbox, or a bare worker) under the memory cap and the time limit;
     kill its whole process tree when it ends, is stopped, or the grader is interrupted."""
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, start_new_session=True,
-                            preexec_fn=lambda: _limits(memory), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(_limited(argv, memory), cwd=cwd, env=env, start_new_session=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
     _LIVE.add(proc)
     outcome, done = Outcome(0, ""), threading.Event()
     watchdog = threading.Thread(target=_watch, daemon=True,
@@ -209,9 +217,15 @@ def run_limited(argv: list[str], *, memory: int, seconds: float, env: dict[str, 
     watchdog.start()
     log = bytearray()
     try:
-        while chunk := proc.stdout.read1(65536):  # read as it comes: an endless print is cut
+        # read as it comes (an endless print is cut), until the command has ended: a process it
+        # left behind may keep the pipe open
+        while True:
+            ready = select.select([proc.stdout], [], [], _POLL)[0]
+            chunk = os.read(proc.stdout.fileno(), 65536) if ready else b""
             if len(log) < log_limit:
                 log += chunk[:log_limit - len(log)]
+            if (ready and not chunk) or (not ready and proc.poll() is not None):
+                break
         outcome.returncode = proc.wait()
     finally:
         done.set()
