@@ -184,3 +184,13 @@ def test_sigterm_keeps_what_finished_and_leaves_nothing_behind(tmp_path):
     assert all(grades["rapida", id]["passed"] == "1" for id in attack_class.IDS)
     assert "se interrumpió" in grades["lenta", "03.1"]["reason"]
     assert list(tmp.iterdir()) == [] and _marked(str(tmp)) == []
+
+
+def test_instructor_files_inside_a_shown_folder_are_masked(tmp_path):
+    shown = tmp_path / "venv"
+    (shown / "notas").mkdir(parents=True)
+    (shown / "comprobaciones.py").write_text("# secreto\n")
+    masks = sandbox._masks(["--ro-bind", str(shown), str(shown)],
+                           [shown / "comprobaciones.py", shown / "notas", tmp_path / "fuera.py"])
+    assert masks == ["--ro-bind", "/dev/null", str(shown / "comprobaciones.py"),
+                     "--tmpfs", str(shown / "notas")]

@@ -215,8 +215,9 @@ def _sandboxed_run(job: _Job, box: Path, options: dict, name: str) -> sandbox.Ou
     env = sandbox.sandbox_env(inside, options["threads"], options["full"], package_root)
     argv = [sys.executable, "-m", "cnn_course.tools.grade_worker", f"{inside}/spec.json"]
     if options["bwrap"]:
-        argv, env = sandbox.bwrap_command(options["bwrap"], box, package, env, argv), {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        argv = sandbox.bwrap_command(options["bwrap"], box, package, env, argv,
+                                     options["hidden"])
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     seconds = options["timeout"] + CHECK_TIMEOUT * len(spec["targets"]) + _STARTUP_SLACK
     return sandbox.run_limited(argv, memory=options["memory"], seconds=seconds, env=env,
                                cwd=box / "trabajo")
@@ -538,7 +539,8 @@ def grade_class(submissions, out: Path | str, *, timeout: int = 600, jobs: int =
     options = {"timeout": int(timeout), "full": full, "threads": max(1, (cores or 1) // jobs),
                "checks": {c.name: c for c in instructor}, "bwrap": bwrap,
                "memory": memory or sandbox.default_memory(jobs),
-               "seed": secrets.randbelow(2**31), "stop": threading.Event()}
+               "seed": secrets.randbelow(2**31), "stop": threading.Event(),
+               "hidden": [p for p in (checks, out, config.data_dir()) if p]}
     with tempfile.TemporaryDirectory(prefix="cnn-course-grade-") as root:
         students = _read_class(submissions, Path(root) / "zips", instructor)
         expected = _expected(students, expect)

@@ -30,8 +30,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BOX", "INSTALL_HINT", "MAX_PROCESSES", "PACKAGE_ROOT", "Outcome", "bwrap_command",
-           "default_memory", "find_bwrap", "kill_all", "kill_tree", "run_limited", "sandbox_env"]
+__all__ = ["BOX", "INSTALL_HINT", "MAX_PROCESSES", "PACKAGE_ROOT", "VIRTUAL_SLACK", "Outcome",
+           "bwrap_command", "default_memory", "find_bwrap", "kill_all", "kill_tree", "run_limited",
+           "sandbox_env"]
 
 BOX = "/calificacion"   # where the private folder appears inside the sandbox
 PACKAGE_ROOT = "/curso"  # the package's parent inside (PYTHONPATH)
@@ -97,13 +98,26 @@ def _python_binds() -> list[str]:
     return args
 
 
+def _masks(binds: list[str], hidden: list[Path]) -> list[str]:
+    """Arguments that hide each of ``hidden`` (the instructor's checks file, data and output
+    folders) should it lie inside a folder the sandbox shows (a venv, the package)."""
+    shown = [Path(binds[i + 2]) for i, arg in enumerate(binds) if arg == "--ro-bind"]
+    args = []
+    for path in (Path(p).resolve() for p in hidden):
+        if path.exists() and any(path.is_relative_to(root) for root in shown):
+            args += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null",
+                                                                 str(path)]
+    return args
+
+
 def bwrap_command(bwrap: str, box: Path, package: Path, env: dict[str, str],
-                  argv: list[str]) -> list[str]:
+                  argv: list[str], hidden: list[Path] = ()) -> list[str]:
     """The bubblewrap command line that runs ``argv`` with ``box`` as its only writable folder
-    (at ``BOX``), the package ``package`` at ``PACKAGE_ROOT``, and only ``env``."""
+    (at ``BOX``), the package ``package`` at ``PACKAGE_ROOT``, only ``env``, and none of
+    ``hidden``."""
+    binds = [*_system_binds(), *_python_binds()]
     return [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-            "--cap-drop", "ALL", "--hostname", "calificacion",
-            *_system_binds(), *_python_binds(),
+            "--cap-drop", "ALL", "--hostname", "calificacion", *binds, *_masks(binds, hidden),
             "--ro-bind", str(package), f"{PACKAGE_ROOT}/{package.name}",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm",
             "--bind", str(box), BOX, "--bind", str(box / "tmp"), "/tmp",
