@@ -41,7 +41,6 @@ CHECK_TIMEOUT = 120  # seconds each exercise's probe may take (it runs the stude
 OUTPUT_LIMIT = 2 << 20  # bytes of output kept per cell; the rest is dropped
 _STARTUP_SLACK = 120  # seconds for a worker to start its kernel and write its report
 _EVIDENCE_LIMIT = 64 << 20  # the largest evidence file the grader reads
-_CHECK_PREFIX = "check_"
 
 
 class GradingError(ValueError):
