@@ -1,7 +1,6 @@
 """`cnn-course grade` on a made-up class: small notebooks generated here with notebook 03's
 exercises (pure arithmetic and one small function: cheap to run), graded once for the module."""
 
-import csv
 import hashlib
 import json
 import os
@@ -15,17 +14,15 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from cnn_course import config, exercises
 from cnn_course.tools import cli
 from cnn_course.tools.grade import GradingError, grade_class, load_instructor_checks, student_name
-from cnn_course.tools.grade_report import GRADING_MARKER
+from cnn_course.tools.grade_report import GRADING_MARKER, read_csv
 
 EXERCISES_03 = exercises.exercises_of("03")
 IDS_03 = [e.id for e in EXERCISES_03]
 TIMEOUT = 40  # seconds per notebook: enough to import torch on a busy 2-core machine
 CORES = len(os.sched_getaffinity(0))
+# An instructor's checks receive the notebook's plain-data variables, in the grader's process:
+# here `entorno`, which the honest notebooks below record from inside their kernel.
 CHECKS = f'''\
-import os
-
-import torch
-
 POINTS = {{"check_03_primera": 0.5, "check_03_entorno": 0}}
 
 
@@ -34,14 +31,20 @@ def check_03_primera(ns):
 
 
 def check_03_entorno(ns):  # where the grader ran this notebook: the threads split, quick mode
-    data = os.environ["CNN_COURSE_DATA"]
-    if torch.get_num_threads() != {max(1, CORES // 2)} or os.environ["CNN_COURSE_QUICK"] != "1":
-        return f"{{torch.get_num_threads()}} hilos, rápido={{os.environ['CNN_COURSE_QUICK']}}"
-    if data == {str(config.data_dir())!r} or not os.path.isdir(data) or "trabajo" in data:
+    env = ns.get("entorno") or {{}}
+    if env.get("hilos") != {max(1, CORES // 2)} or env.get("rapido") != "1":
+        return f"{{env.get('hilos')}} hilos, rápido={{env.get('rapido')}}"
+    data, cwd = env.get("datos", ""), env.get("cwd", "")
+    if data == {str(config.data_dir())!r} or not env.get("datos_es_carpeta") or "trabajo" in data:
         return "carpeta de datos " + data
-    if os.getcwd() == data or os.path.basename(os.getcwd()) != "trabajo":
-        return "carpeta de trabajo " + os.getcwd()
+    if cwd == data or not cwd.endswith("/trabajo") or env.get("home") == {str(Path.home())!r}:
+        return "carpeta de trabajo " + cwd
 '''
+ENV = """\
+import os, torch
+entorno = {"hilos": torch.get_num_threads(), "rapido": os.environ.get("CNN_COURSE_QUICK"),
+           "datos": os.environ["CNN_COURSE_DATA"], "cwd": os.getcwd(), "home": os.environ["HOME"],
+           "datos_es_carpeta": os.path.isdir(os.environ["CNN_COURSE_DATA"])}"""
 
 
 def _notebook(path: Path, cells: list[str], notebook: str | None = "03",
@@ -65,7 +68,7 @@ def _checks() -> list[str]:
     return [f"comprueba({e.id!r}, {e.answer})" for e in EXERCISES_03]
 
 
-IMPORT = "from cnn_course.exercises import comprueba"
+IMPORT = "from cnn_course.exercises import comprueba\n" + ENV
 DIE = "import os\nos._exit(1)"  # the kernel ends, as on running out of memory
 READ_NONCE = """\
 import glob, json, os, sys, types  # with the grader's nonce, stand in for its private package
@@ -86,7 +89,7 @@ def _class(folder: Path) -> list[Path]:
                *(f"{e.answer} = ..." for e in EXERCISES_03[1:3]), *_checks()]
     raises = [IMPORT, "1 / 0", _solution(EXERCISES_03[0]), "respuesta_03_2 = sin_definir",
               _solution(EXERCISES_03[2])]
-    loops = [_solution(EXERCISES_03[0]), "while True:\n    pass", _solution(EXERCISES_03[1])]
+    loops = [ENV, _solution(EXERCISES_03[0]), "while True:\n    pass", _solution(EXERCISES_03[1])]
     forged = [
         "def comprueba(*args):\n    print('✔ Correcto')",
         "import cnn_course.exercises as ex\n"
@@ -140,8 +143,7 @@ def graded(tmp_path_factory):
         os.environ.pop("OMP_NUM_THREADS")
         if threads is not None:
             os.environ["OMP_NUM_THREADS"] = threads
-    with open(out / "grades.csv", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_csv(out / "grades.csv")
     grades = {(r["submission"], r["exercise"]): r for r in rows}
     return {"out": out, "rows": rows, "grades": grades, "summary": summary, "subs": subs,
             "unchanged": _digest(subs) == before, "root": root,
@@ -154,8 +156,9 @@ def _passed(graded, student: str) -> dict[str, bool]:
 
 
 def test_every_submission_gets_a_row_per_exercise_and_check(graded):
-    with open(graded["out"] / "grades.csv", encoding="utf-8") as f:
-        assert f.readline().strip() == "submission,notebook,exercise,passed,points,reason"
+    with open(graded["out"] / "grades.csv", encoding="utf-8") as f:  # BOM, ";": any spreadsheet
+        assert f.readline().strip() == ("\ufeffsubmission;notebook;exercise;passed;points;"
+                                        "reason;aviso")
     students = {"completa", "parcial", "lanza", "bucle", "muere", "falsificada", "Ana García",
                 "vacia", "texto"}
     expected = {(s, x) for s in students
@@ -169,9 +172,8 @@ def test_full_solution_and_renamed_folder_pass_everything(graded):
         assert all(_passed(graded, student).values()), _passed(graded, student)
     totals = {name: (total, top) for name, total, top in graded["summary"]}
     assert totals["completa"] == (4.5, 4.5)
-    with open(graded["out"] / "resumen.csv", encoding="utf-8") as f:
-        summary = {r["submission"]: r for r in csv.DictReader(f)}
-    assert summary["Ana García"]["total"] == "4.5" and summary["parcial"]["maximum"] == "4.5"
+    summary = {r["submission"]: r for r in read_csv(graded["out"] / "resumen.csv")}
+    assert summary["Ana García"]["total"] == "4,5" and summary["parcial"]["maximum"] == "4,5"
 
 
 def test_partial_earns_only_what_it_answered(graded):

@@ -325,36 +325,71 @@ def _execute(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     from .grade import grade_class
 
-    summary = grade_class(args.submissions, args.out, timeout=args.timeout, jobs=args.jobs,
-                          checks=args.checks, full=args.full, expect=args.expect)
+    memory = int(args.memoria * 2**30) if args.memoria else None
+    try:
+        summary = grade_class(args.submissions, args.out, timeout=args.timeout, jobs=args.jobs,
+                              checks=args.checks, full=args.full, expect=args.expect,
+                              memory=memory, isolation=not args.sin_aislamiento)
+    except KeyboardInterrupt:
+        print(f"cnn-course grade: calificación interrumpida; lo terminado está en {args.out} "
+              "(los cuadernos sin terminar dicen «se interrumpió»).", file=sys.stderr)
+        return 130
     print(f"Entregas calificadas: {len(summary)}. Notas en {args.out / 'grades.csv'} y "
-          f"{args.out / 'resumen.csv'}; un informe por estudiante en {args.out / 'informes'}")
+          f"{args.out / 'resumen.csv'}; lo que no se calificó, en "
+          f"{args.out / 'no_calificado.csv'}; un informe por estudiante en "
+          f"{args.out / 'informes'}")
     return 0
+
+
+def _check_gigabytes(value: str) -> float:
+    """A memory size in GB, at least 0.25."""
+    try:
+        number = float(value.replace(",", "."))
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number < 0.25:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} no vale: la memoria es un número de GB de 0,25 o más, por ejemplo 4")
+    return number
 
 
 def _add_grade(sub) -> None:
     grade = sub.add_parser(
-        "grade", help="califica las entregas de una clase: ejecuta cada cuaderno de nuevo y lo "
-        "comprueba", description="Califica cuadernos entregados: cada uno se ejecuta de nuevo, "
-        "sin sus salidas guardadas, y cada ejercicio se comprueba con las comprobaciones del "
-        "curso.")
+        "grade", help="califica las entregas de una clase: ejecuta cada cuaderno de nuevo, "
+        "aislado, y lo comprueba", description="Califica cuadernos entregados: cada uno se "
+        "ejecuta de nuevo, sin sus salidas guardadas, dentro de un entorno aislado (bubblewrap: "
+        "sin red, sin ver tus ficheros, con memoria limitada), y cada ejercicio se comprueba "
+        "fuera de él con las comprobaciones del curso. Guía: docs/guia_profesor.md.")
     grade.add_argument("submissions", type=Path, nargs="+", metavar="ENTREGA",
-                       help="cuadernos o carpetas (una carpeta es un estudiante, como las "
-                       "descarga Moodle: «Ana García_12345_assignsubmission_file_»)")
+                       help="cuadernos, zips o carpetas (una carpeta es un estudiante; la "
+                       "descarga de Moodle descomprimida, con carpetas «Ana "
+                       "García_12345_assignsubmission_file_», es la clase entera)")
     grade.add_argument("--out", type=_check_folder_out, required=True, metavar="CARPETA",
-                       help="dónde escribir grades.csv, resumen.csv e informes/")
+                       help="dónde escribir grades.csv, resumen.csv, no_calificado.csv e "
+                       "informes/")
     grade.add_argument("--timeout", type=_check_count, default=600, metavar="SEGUNDOS",
                        help="límite de tiempo por cuaderno (por defecto 600)")
     grade.add_argument("--jobs", type=_check_count, default=1, metavar="N",
                        help="cuadernos a la vez; los hilos de la máquina se reparten entre ellos")
+    grade.add_argument("--memoria", type=_check_gigabytes, default=None, metavar="GB",
+                       help="memoria de cada cuaderno, con todos sus procesos (por defecto, el "
+                       "60 %% de la máquina repartido entre --jobs); quien la supera se detiene")
     grade.add_argument("--checks", type=Path, default=None, metavar="FICHERO",
                        help="comprobaciones propias del profesor: funciones "
-                       "check_<cuaderno>_<nombre>(ns) (ver docs/guia_profesor.md)")
+                       "check_<cuaderno>_<nombre>(variables) que reciben las variables del "
+                       "cuaderno que son datos simples (números, textos, listas, "
+                       "diccionarios; arrays y tensores como arrays de NumPy) y devuelven None "
+                       "o un texto con el fallo; se ejecutan fuera del entorno aislado (ver "
+                       "docs/guia_profesor.md)")
     grade.add_argument("--full", action="store_true",
                        help="ejecutar en modo completo (por defecto, modo rápido)")
     grade.add_argument("--expect", nargs="+", default=None, metavar="CUADERNO",
-                       help="cuadernos que se piden, p. ej. 06a (por defecto, los que aparezcan "
-                       "en las entregas)")
+                       help="cuadernos que se piden, p. ej. 06a (por defecto, los que entregó "
+                       "al menos la mitad de la clase)")
+    grade.add_argument("--sin-aislamiento", action="store_true",
+                       help="calificar sin bubblewrap, con tus permisos: el código de los "
+                       "estudiantes podría leer tus ficheros y cambiar las notas (solo con "
+                       "entregas de confianza)")
     grade.set_defaults(func=_grade)
 
 
