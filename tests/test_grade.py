@@ -299,3 +299,86 @@ def test_course_notebook_passes_and_its_handout_scores_nothing(tmp_path):
     top = sum(e.points for e in EXERCISES_03)
     assert summary == {"curso": (top, top), "hoja": (0.0, top)}
     assert os.environ.get("CNN_COURSE_QUICK") == "1"  # the grader never changes the caller's
+
+
+COURSE_06A = COURSE_03.parent / "06a_ejercicio_enunciado.ipynb"
+# A student's 06a, right in forms of their own: a functional network whose layers are
+# registered out of order, the loss written with F.cross_entropy, the history under the slides'
+# key names, accuracy in percent on the figure.
+STUDENT_06A = {
+    6: """\
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+data = datasets.load_fashion_mnist()
+train_loader = DataLoader(data.train, batch_size=32, shuffle=True)
+test_loader = DataLoader(data.test, batch_size=500)""",
+    8: """\
+class Network(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.salida = nn.Linear(128, 10)
+        self.oculta = nn.Linear(2048, 128)
+        self.c4, self.c3 = nn.Conv2d(64, 128, 3), nn.Conv2d(32, 64, 3)
+        self.c2, self.c1 = nn.Conv2d(16, 32, 3), nn.Conv2d(1, 16, 3)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.leaky_relu(self.c2(F.leaky_relu(self.c1(x)))), 2)
+        x = F.max_pool2d(F.leaky_relu(self.c4(F.leaky_relu(self.c3(x)))), 2)
+        return self.salida(F.leaky_relu(self.oculta(torch.flatten(x, 1))))
+
+respuesta_06a_1 = Network""",
+    10: "respuesta_06a_2 = 128 * 4 * 4",
+    13: """\
+config.seed_everything(0)
+model = Network()
+loss_fn = lambda out, y: F.cross_entropy(out, y)
+optimizer = torch.optim.Adagrad(model.parameters(), lr=0.01)
+EPOCHS = 2
+respuesta_06a_3 = (train_loader, loss_fn, optimizer, EPOCHS)""",
+    16: """\
+history = {"train_loss": [], "train_accuracy": [], "test_loss": [], "test_accuracy": []}
+for epoch in range(EPOCHS):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    for name, loader in (("train", train_loader), ("test", test_loader)):
+        total = correct = seen = 0
+        with torch.no_grad():
+            for x, y in loader:
+                out = model(x)
+                total += F.cross_entropy(out, y, reduction="sum").item()
+                correct += (out.argmax(1) == y).sum().item()
+                seen += len(y)
+        history[name + "_loss"].append(total / seen)
+        history[name + "_accuracy"].append(correct / seen)
+respuesta_06a_4 = (model, history)""",
+    20: """\
+fig, (left, right) = plt.subplots(1, 2)
+left.plot(history["train_loss"]); left.plot(history["test_loss"])
+right.plot([100 * a for a in history["train_accuracy"]])
+right.plot([100 * a for a in history["test_accuracy"]])
+respuesta_06a_5 = (fig, history)""",
+}
+
+
+def test_a_right_assignment_in_a_students_own_forms_earns_full_marks(tmp_path, monkeypatch):
+    """The same checks as the notebooks, judged in the mode the notebooks ran in (quick), even
+    from an instructor's shell that does not set CNN_COURSE_QUICK."""
+    nb = nbformat.read(COURSE_06A, as_version=4)
+    for index, source in STUDENT_06A.items():
+        assert nb.cells[index].cell_type == "code"
+        nb.cells[index].source = source
+    folder = tmp_path / "entregas" / "Marta Ruiz_555_assignsubmission_file_"
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / "06a_ejercicio_enunciado.ipynb")
+    monkeypatch.delenv("CNN_COURSE_QUICK", raising=False)
+    summary = grade_class([tmp_path / "entregas"], tmp_path / "notas", timeout=400,
+                          progress=lambda line: None)
+    top = sum(e.points for e in exercises.exercises_of("06a"))
+    rows = read_csv(tmp_path / "notas" / "grades.csv")
+    assert summary == [("Marta Ruiz", top, top)], rows
+    assert "CNN_COURSE_QUICK" not in os.environ

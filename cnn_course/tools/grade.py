@@ -469,6 +469,22 @@ def _sandbox_tool(isolation: bool, warn) -> str | None:
 
 
 @contextlib.contextmanager
+def _judging_mode(full: bool):
+    """Judge in the mode the notebooks ran in: the judges read quick mode from the environment
+    (06a.3's epochs, 06a.4's threshold and the test images it scores), and the instructor's
+    shell need not say it. The caller's environment comes back as it was."""
+    before = os.environ.get("CNN_COURSE_QUICK")
+    os.environ["CNN_COURSE_QUICK"] = "" if full else "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["CNN_COURSE_QUICK"]
+        else:
+            os.environ["CNN_COURSE_QUICK"] = before
+
+
+@contextlib.contextmanager
 def _sigterm_as_interrupt():
     """SIGTERM stops grading as Ctrl+C does (finished results kept, sandboxes killed)."""
     if threading.current_thread() is not threading.main_thread():
@@ -544,7 +560,8 @@ def grade_class(submissions, out: Path | str, *, timeout: int = 600, jobs: int =
         students = _read_class(submissions, Path(root) / "zips", instructor)
         expected = _expected(students, expect)
         todo = [job for student in students for job in student.jobs]
-        runs, interrupted = _run_all(todo, Path(root), options, instructor, jobs, progress)
+        with _judging_mode(full):
+            runs, interrupted = _run_all(todo, Path(root), options, instructor, jobs, progress)
     for student in students:
         student.runs = [runs[id(job)] for job in student.jobs]
     targets = {nb: _targets(nb, instructor) for nb in {*expected, *(j.notebook for j in todo)}}
