@@ -17,28 +17,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 QUICK_ALLOWED: set[str] = set()     # notebook file names; each needs its reason in the README
-# Notebooks changed since their last full run that wait for the content pass (issue 21, the one
+# Notebooks changed since their last full run that wait for the content pass (the one
 # full re-execution of the turn): file name -> why. The content pass empties it.
-AWAITING_CONTENT_PASS: dict[str, str] = {
-    name: "re-executed in the content pass: its exercise statement now says what the check "
-          "enforces"
-    for name in ("01_color_y_tensores.ipynb", "02_convolucion.ipynb",
-                 "03_relleno_y_avance.ipynb", "05_datasets_y_dataloaders.ipynb")}
-AWAITING_CONTENT_PASS.update({   # and nothing points students to 06b
-    "00_imagenes_como_numeros.ipynb": "re-executed in the content pass (the MLP's mark: 06a)",
-    "04_pooling.ipynb": "re-executed in the content pass (exercise statement; the trained maps "
-                        "come from 06a)",
-    "06_red_convolucional.ipynb": "re-executed in the content pass (exercise statements; prose: "
-                                  "06b not pointed to)",
-    "06a_ejercicio_enunciado.ipynb": "re-executed in the content pass (exercise statements; a "
-                                     "cell saves the network)",
-    "06b_ejercicio_solucion.ipynb": "re-executed in the content pass (06a.2's shape and summary "
-                                    "shown; a long cell split)",
-    "07_transfer_learning.ipynb": "re-executed in the content pass (exercise statements; prose: "
-                                  "06b not pointed to)",
-    "08_resnet.ipynb": "re-executed in the content pass (exercise statement; prose: 06b not "
-                       "pointed to)",
-})
+AWAITING_CONTENT_PASS: dict[str, str] = {}
 
 
 def refresh_hint(path: Path) -> str:
