@@ -154,7 +154,10 @@ def test_plot_history_draws_both_curves_in_spanish():
     plt.close(fig)
 
 
-def test_live_plot_outside_a_notebook_draws_nothing():
+def test_live_plot_outside_a_notebook_draws_nothing(monkeypatch):
+    import IPython
+    # outside IPython (a test earlier in the session may have started a global shell)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     live = plots.LivePlot("x")
     live({"train_loss": [1.0], "test_loss": [1.0], "train_acc": [0.5], "test_acc": [0.5]})
     assert live.fig is None
