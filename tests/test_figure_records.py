@@ -29,16 +29,18 @@ def test_smallest_text_points_is_the_smallest_visible_text():
 
 
 def test_notebook_figures_record_their_smallest_text():
-    shell = pytest.importorskip("IPython.testing.globalipapp").start_ipython()
-    plots._sharp_inline()
-    formatter = shell.display_formatter.formatters["image/png"]
-    enabled, formatter.enabled = formatter.enabled, True
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"      # nothing written to ~/.ipython
+    shell = InteractiveShell.instance(config=config)  # cleared below: no shell leaks into others
     try:
+        plots._sharp_inline()
         fig = plots.plot_history({"train_loss": [1.0, 0.5], "test_loss": [1.0, 0.6],
                                   "train_acc": [0.5, 0.6], "test_acc": [0.5, 0.7]})
         data, metadata = shell.display_formatter.format(fig)
     finally:
-        formatter.enabled = enabled
+        InteractiveShell.clear_instance()
     png = base64.b64decode(data["image/png"])
     points = plots.smallest_text_points(fig)
     plt.close(fig)
