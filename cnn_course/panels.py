@@ -205,8 +205,10 @@ def draw(result: PanelResult, settings: PanelSettings, dpi: int = 80) -> bytes:
         axes[1].set_yticks([])
     buffer = io.BytesIO()
     points = smallest_text_points(fig)
-    fig.savefig(buffer, format="png", metadata={} if points is None else
-                {SMALLEST_TEXT_KEY: f"{points * dpi / 72:.2f}"})
+    saved = mpl.rcParams["savefig.dpi"]   # the PNG's resolution: savefig's, not the figure's
+    saved = dpi if saved == "figure" else float(saved)
+    fig.savefig(buffer, format="png", dpi=saved, metadata={} if points is None else
+                {SMALLEST_TEXT_KEY: f"{points * saved / 72:.2f}"})
     return buffer.getvalue()
 
 

@@ -749,8 +749,8 @@ def test_one_notebook_site_students_or_instructor_and_animations(tmp_path, instr
     assert (b"respuesta_secreta" in bundled) == instructor
     assert "colab.research.google.com" not in index.read_text(encoding="utf-8")  # no --repo-url
     # the instructor's guide is a page of the instructor's version only
-    assert _pages(site) == sorted(["index.html", "search.html", "notebooks/00_prueba.html"]
-                                  + ["guia_profesor.html"] * instructor)
+    assert _pages(site) == sorted(["404.html", "index.html", "search.html",
+                                   "notebooks/00_prueba.html"] + ["guia_profesor.html"] * instructor)
     if instructor:
         guide = (site / "guia_profesor.html").read_text(encoding="utf-8")
         assert "Guía del profesor" in guide and 'href="guia_profesor.html"' in index.read_text(
