@@ -116,12 +116,14 @@ def bwrap_command(bwrap: str, box: Path, package: Path, env: dict[str, str],
     (at ``BOX``), the package ``package`` at ``PACKAGE_ROOT``, only ``env``, and none of
     ``hidden``."""
     binds = [*_system_binds(), *_python_binds()]
+    # the private /tmp first: a venv or package that lives under the host's /tmp (a CI clone)
+    # is then bound on top of it, instead of hidden under it
     return [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-            "--cap-drop", "ALL", "--hostname", "calificacion", *binds, *_masks(binds, hidden),
+            "--cap-drop", "ALL", "--hostname", "calificacion",
+            "--bind", str(box / "tmp"), "/tmp", *binds, *_masks(binds, hidden),
             "--ro-bind", str(package), f"{PACKAGE_ROOT}/{package.name}",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm",
-            "--bind", str(box), BOX, "--bind", str(box / "tmp"), "/tmp",
-            "--remount-ro", "/", "--chdir", f"{BOX}/trabajo", "--clearenv",
+            "--bind", str(box), BOX, "--remount-ro", "/", "--chdir", f"{BOX}/trabajo", "--clearenv",
             *(arg for key, value in sorted(env.items()) for arg in ("--setenv", key, value)),
             "--", *argv]
 
